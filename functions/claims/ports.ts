@@ -1,0 +1,66 @@
+import type { JournalEntry } from '#journal/entry.ts';
+import type { ClaimSubmission } from './claim.schema.ts';
+import type { ClaimFacts, Decision, Outcome } from './decision.ts';
+import type { MemberCoverage, TreatmentRecord } from './records.schema.ts';
+
+/** Where an entry landed in the journal: enough to ask for its inclusion proof. */
+export interface JournalReceipt {
+  index: number;
+  leafHash: string;
+  key: string;
+}
+
+export type ClaimStatus = Outcome;
+
+/** A claim as stored: the submission, its current decision and where it was journaled. */
+export interface StoredClaim {
+  id: string;
+  revision: number;
+  status: ClaimStatus;
+  bodyHash: string;
+  submission: ClaimSubmission;
+  decision: Decision;
+  submittedBy: string;
+  createdAt: string;
+  updatedAt: string;
+  journalKey: string;
+}
+
+/** Storage as the claim use cases need it. Implemented over DynamoDB in functions/store. */
+export interface ClaimRepositoryPort {
+  find(id: string): Promise<StoredClaim | null>;
+  /** Coverage, treatment records, accumulators and prior claims, read before evaluation. */
+  gatherFacts(claim: ClaimSubmission): Promise<ClaimFacts>;
+  /**
+   * One atomic write: the claim, its accumulator updates (conditional on the versions in
+   * `facts`) and its journal entry. Throws AccumulatorConflictError when another claim moved
+   * the accumulators first, ClaimExistsError when the claim id is already taken.
+   */
+  saveDecided(claim: StoredClaim, facts: ClaimFacts, entry: JournalEntry): Promise<JournalReceipt>;
+  receipt(journalKey: string): Promise<JournalReceipt | null>;
+}
+
+export interface StoredCoverage extends MemberCoverage {
+  memberId: string;
+  revision: number;
+  updatedAt: string;
+}
+
+export interface RecordRepositoryPort {
+  findCoverage(memberId: string): Promise<StoredCoverage | null>;
+  /** Writes the coverage if its revision is still `expectedRevision`, with its journal entry. */
+  saveCoverage(coverage: StoredCoverage, expectedRevision: number, entry: JournalEntry): Promise<JournalReceipt>;
+  findTreatment(memberId: string, recordId: string): Promise<(TreatmentRecord & { bodyHash: string }) | null>;
+  saveTreatment(record: TreatmentRecord, bodyHash: string, entry: JournalEntry): Promise<JournalReceipt>;
+}
+
+export type Clock = () => string;
+
+export class ClaimExistsError extends Error {
+  override name = 'ClaimExistsError';
+}
+
+/** A write lost a race on a record's revision; the caller reloads and decides again. */
+export class RevisionConflictError extends Error {
+  override name = 'RevisionConflictError';
+}

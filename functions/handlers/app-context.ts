@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { RuleSetPort } from '#claims/decision.ts';
+import { loadRuleSet } from '#engine/rule-set.ts';
+import { ClaimRepository } from '#store/claims.repository.ts';
+import { createDocumentClient } from '#store/dynamo-client.ts';
+import { JournalRepository } from '#store/journal.repository.ts';
+import { RecordRepository } from '#store/records.repository.ts';
+
+/** Configuration, read once at cold start; a missing variable fails fast with its name. */
+const environment = z.object({
+  CLAIMS_TABLE: z.string().min(1),
+  RECORDS_TABLE: z.string().min(1),
+  JOURNAL_TABLE: z.string().min(1),
+  /** Rule files; the Lambda bundle ships them beside the handler. */
+  RULES_DIR: z.string().min(1).default(fileURLToPath(new URL('../../rules', import.meta.url))),
+  /** Set by the local server and tests; in the cloud the SDK resolves the endpoint itself. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+});
+
+export interface AppContext {
+  claims: ClaimRepository;
+  records: RecordRepository;
+  journal: JournalRepository;
+  ruleSet: RuleSetPort;
+  clock: () => string;
+}
+
+let context: Promise<AppContext> | undefined;
+
+/** The composition root shared by all handlers of one process: clients and repositories, once. */
+export function appContext(): Promise<AppContext> {
+  context ??= build();
+  return context;
+}
+
+async function build(): Promise<AppContext> {
+  const parsed = environment.safeParse(process.env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+    throw new Error(`Missing or invalid environment variables: ${names}`);
+  }
+  const env = parsed.data;
+  const client = createDocumentClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
+  const journal = new JournalRepository(client, env.JOURNAL_TABLE);
+  const records = new RecordRepository(client, env.RECORDS_TABLE, journal);
+  const claims = new ClaimRepository(
+    client,
+    { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE },
+    records,
+    journal,
+  );
+  return { claims, records, journal, ruleSet: await loadRuleSet(env.RULES_DIR), clock: () => new Date().toISOString() };
+}

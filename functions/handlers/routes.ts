@@ -1,0 +1,25 @@
+/**
+ * Every HTTP route, once. The local server dispatches from this table and the CDK stateless
+ * stack creates one function and one API method per entry, so there is one implementation of
+ * each route (DESIGN.md decision 5) and the two cannot disagree about which module serves it.
+ */
+export interface RouteDefinition {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway resource path, with `{name}` path parameters. */
+  path: string;
+  /** Module under functions/handlers/ that exports the Lambda entry point. */
+  module: string;
+  /** False only for routes that must answer without a token (health). */
+  authenticated: boolean;
+}
+
+/** The export every handler module provides; CDK's `handler` prop is built from it. */
+export const HANDLER_EXPORT = 'handler';
+
+export const routes: readonly RouteDefinition[] = [
+  { method: 'GET', path: '/health', module: 'health.handler.ts', authenticated: false },
+  { method: 'POST', path: '/claims', module: 'submit-claim.handler.ts', authenticated: true },
+  { method: 'GET', path: '/claims/{id}', module: 'get-claim.handler.ts', authenticated: true },
+  { method: 'PUT', path: '/members/{memberId}/coverage', module: 'put-coverage.handler.ts', authenticated: true },
+  { method: 'POST', path: '/treatments', module: 'add-treatment.handler.ts', authenticated: true },
+];

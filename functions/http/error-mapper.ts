@@ -1,0 +1,17 @@
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#claims/errors.ts';
+import { HttpProblem } from './problem.ts';
+
+/**
+ * The one place domain errors become problems. Anything unknown becomes a generic 500 whose
+ * body says nothing about the cause; the caller logs the details (without PHI).
+ */
+export function toProblem(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof NotFoundError) return new HttpProblem('not-found', error.message);
+  if (error instanceof ConflictError) return new HttpProblem('conflict', error.message);
+  if (error instanceof ForbiddenError) return new HttpProblem('forbidden', error.message);
+  if (error instanceof ValidationError) {
+    return new HttpProblem('validation-failed', error.message, { errors: error.issues });
+  }
+  return new HttpProblem('internal', 'The request could not be completed. It has been logged; try again later.');
+}

@@ -1,0 +1,100 @@
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { createTables } from '#store/create-tables.ts';
+import { tableNamesFor } from '#store/dynamo-client.ts';
+import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
+import { seedDemo } from './demo-seed.ts';
+import { type DevIssuer, devIssuer } from './dev-issuer.ts';
+import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.ts';
+import { createLocalServer, type LambdaHandler, listeningPort } from './server.ts';
+
+export interface LocalStackOptions {
+  /** HTTP port; 0 picks a free one. */
+  port: number;
+  /** Persist DynamoDB data and keys here; in memory when absent. */
+  dataDir?: string;
+  /** Keys (dev issuer, journal signer) live here. */
+  stateDir: string;
+  /** Use an already running DynamoDB (tests share one per run) instead of starting one. */
+  dynamoEndpoint?: string;
+  tablePrefix?: string;
+  seed: boolean;
+  /** Extra routes (benchmarks' baselines) served the same way as the API's own. */
+  extraRoutes?: { route: RouteDefinition; handler: LambdaHandler }[];
+}
+
+export interface LocalStack {
+  url: string;
+  issuer: DevIssuer;
+  seeded: boolean;
+  dynamoEndpoint: string;
+  tablePrefix: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything `npm start` runs, as a function tests and benchmarks can call: DynamoDB Local,
+ * tables, demo data, and the HTTP server in front of the real handler modules.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  let dynamo: RunningDynamoDb | undefined;
+  const endpoint =
+    options.dynamoEndpoint ??
+    (dynamo = await startDynamoDbLocal(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {})).endpoint;
+  const tablePrefix = options.tablePrefix ?? 'claimledger-local-';
+  const names = tableNamesFor(tablePrefix);
+
+  // Handlers read their configuration from the environment, as a Lambda does.
+  Object.assign(process.env, {
+    CLAIMS_TABLE: names.claims,
+    RECORDS_TABLE: names.records,
+    JOURNAL_TABLE: names.journal,
+    DYNAMODB_ENDPOINT: endpoint,
+  });
+
+  const raw = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const existing = (await raw.send(new ListTablesCommand({}))).TableNames ?? [];
+  const fresh = !existing.includes(names.journal);
+  await createTables(raw, names);
+  raw.destroy();
+
+  const { appContext } = await import('#handlers/app-context.ts');
+  const context = await appContext();
+  const seeded = options.seed && fresh;
+  if (seeded) await seedDemo(context);
+
+  const issuer = await devIssuer(options.stateDir);
+  const extra = new Map((options.extraRoutes ?? []).map((e) => [e.route, e.handler]));
+  const server: Server = createLocalServer({
+    routes: [...routes, ...extra.keys()],
+    verifyToken: (token) => issuer.verify(token),
+    handlerFor: async (route) => {
+      const own = extra.get(route);
+      if (own) return own;
+      const module = (await import(`../handlers/${route.module}`)) as Record<string, LambdaHandler>;
+      const handler = module[HANDLER_EXPORT];
+      if (!handler) throw new Error(`${route.module} does not export ${HANDLER_EXPORT}`);
+      return handler;
+    },
+  });
+  await new Promise<void>((done) => server.listen(options.port, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${listeningPort(server)}`,
+    issuer,
+    seeded,
+    dynamoEndpoint: endpoint,
+    tablePrefix,
+    stop: async () => {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+      await dynamo?.stop();
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { ClaimSubmission } from '#claims/claim.schema.ts';
+import type { Accumulators, AccumulatorDelta, ClaimFacts, Decision, PriorClaimLine } from '#claims/decision.ts';
+import { AccumulatorConflictError } from '#claims/errors.ts';
+import {
+  ClaimExistsError,
+  type ClaimRepositoryPort,
+  type JournalReceipt,
+  type StoredClaim,
+} from '#claims/ports.ts';
+import type { JournalEntry } from '#journal/entry.ts';
+import { daysBefore, HISTORY_DAYS } from './dates.ts';
+import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
+import { accumulatorSk, memberPk, type RecordRepository } from './records.repository.ts';
+import { failedConditions } from './transactions.ts';
+
+// Key design of the claims table, in one place.
+export const claimPk = (id: string) => `CLAIM#${id}`;
+export const claimSk = 'CURRENT';
+
+/** The compact line view other claims' rules read (duplicates, velocity, patterns). */
+type CompactLine = Omit<PriorClaimLine, 'claimDocId' | 'billingProviderNpi' | 'memberId'>;
+
+export class ClaimRepository implements ClaimRepositoryPort {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tables: { claims: string; records: string },
+    private readonly records: RecordRepository,
+    private readonly journal: JournalRepository,
+  ) {}
+
+  async find(id: string): Promise<StoredClaim | null> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tables.claims, Key: { pk: claimPk(id), sk: claimSk }, ConsistentRead: true }),
+    );
+    if (!Item) return null;
+    return {
+      id: String(Item.id),
+      revision: Number(Item.revision),
+      status: Item.status,
+      bodyHash: String(Item.bodyHash),
+      submission: Item.submission as ClaimSubmission,
+      // Decisions with full traces can be large and deep: stored compressed, well under 400 KB.
+      decision: JSON.parse(gunzipSync(Item.decisionGz as Uint8Array).toString('utf8')) as Decision,
+      submittedBy: String(Item.submittedBy),
+      createdAt: String(Item.createdAt),
+      updatedAt: String(Item.updatedAt),
+      journalKey: String(Item.journalKey),
+    };
+  }
+
+  async gatherFacts(claim: ClaimSubmission): Promise<ClaimFacts> {
+    const since = daysBefore(claim.serviceDateFrom, HISTORY_DAYS);
+    const [coverage, treatments, accumulators, priorClaimLines] = await Promise.all([
+      this.records.findCoverage(claim.memberId),
+      this.records.treatments(claim.memberId, since, claim.serviceDateTo),
+      this.records.accumulators(claim.memberId),
+      this.priorClaimLines(claim.memberId, since),
+    ]);
+    return {
+      memberId: claim.memberId,
+      member: coverage?.member ?? null,
+      coverages: coverage?.coverages ?? [],
+      treatments,
+      accumulators,
+      priorClaimLines,
+    };
+  }
+
+  async saveDecided(claim: StoredClaim, facts: ClaimFacts, entry: JournalEntry): Promise<JournalReceipt> {
+    const { submission, decision } = claim;
+    const compact: CompactLine[] = submission.lines.map((line, i) => ({
+      serviceDate: line.serviceDate,
+      procedureCode: line.procedureCode,
+      modifiers: line.modifiers,
+      units: line.units,
+      chargeCents: line.chargeCents,
+      status: decision.lines[i]?.status ?? 'pended',
+    }));
+    const sort = `${submission.serviceDateFrom}#${claim.id}`;
+    const claimItem: DocTransactItem = {
+      Put: {
+        TableName: this.tables.claims,
+        Item: {
+          pk: claimPk(claim.id),
+          sk: claimSk,
+          id: claim.id,
+          revision: claim.revision,
+          status: claim.status,
+          bodyHash: claim.bodyHash,
+          submission,
+          decisionGz: gzipSync(JSON.stringify(decision)),
+          submittedBy: claim.submittedBy,
+          createdAt: claim.createdAt,
+          updatedAt: claim.updatedAt,
+          journalKey: claim.journalKey,
+          memberId: submission.memberId,
+          memberSort: sort,
+          billingProviderNpi: submission.billingProviderNpi,
+          providerSort: sort,
+          compactLines: compact,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    const accumulatorItems = decision.accumulatorDeltas
+      .filter((d) => d.deductibleCents || d.outOfPocketCents || d.paidCents || d.visits)
+      .map((delta) => this.accumulatorUpdate(submission.memberId, delta, facts.accumulators));
+    try {
+      return await this.journal.append(claim.journalKey, entry, [claimItem, ...accumulatorItems]);
+    } catch (error: unknown) {
+      const failed = failedConditions(error);
+      if (failed?.includes(0)) throw new ClaimExistsError(`claim ${claim.id} exists`);
+      if (failed?.length) throw new AccumulatorConflictError(`accumulators of ${submission.memberId} moved`);
+      throw error;
+    }
+  }
+
+  receipt(journalKey: string): Promise<JournalReceipt | null> {
+    return this.journal.findByKey(journalKey).then((found) =>
+      found?.index === undefined ? null : { index: found.index, leafHash: found.leafHash, key: journalKey },
+    );
+  }
+
+  /** Adds a delta to the accumulator the decision read, only if nobody changed it since. */
+  private accumulatorUpdate(memberId: string, delta: AccumulatorDelta, read: Accumulators[]): DocTransactItem {
+    const current = read.find((a) => a.coverageId === delta.coverageId && a.planYear === delta.planYear);
+    const Key = { pk: memberPk(memberId), sk: accumulatorSk(delta.coverageId, delta.planYear) };
+    if (!current) {
+      return {
+        Put: {
+          TableName: this.tables.records,
+          Item: {
+            ...Key,
+            coverageId: delta.coverageId,
+            planYear: delta.planYear,
+            deductibleMetCents: delta.deductibleCents,
+            outOfPocketMetCents: delta.outOfPocketCents,
+            paidCents: delta.paidCents,
+            visits: delta.visits,
+            version: 1,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      };
+    }
+    return {
+      Update: {
+        TableName: this.tables.records,
+        Key,
+        UpdateExpression:
+          'SET deductibleMetCents = deductibleMetCents + :d, outOfPocketMetCents = outOfPocketMetCents + :o, paidCents = paidCents + :p, visits = visits + :v, version = :next',
+        ConditionExpression: 'version = :version',
+        ExpressionAttributeValues: {
+          ':d': delta.deductibleCents,
+          ':o': delta.outOfPocketCents,
+          ':p': delta.paidCents,
+          ':v': delta.visits,
+          ':version': current.version,
+          ':next': current.version + 1,
+        },
+      },
+    };
+  }
+
+  private async priorClaimLines(memberId: string, since: string): Promise<PriorClaimLine[]> {
+    const lines: PriorClaimLine[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tables.claims,
+          IndexName: 'by-member',
+          KeyConditionExpression: 'memberId = :m AND memberSort >= :since',
+          ExpressionAttributeValues: { ':m': memberId, ':since': since },
+          ProjectionExpression: 'id, billingProviderNpi, memberId, compactLines',
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        for (const line of (item.compactLines ?? []) as CompactLine[]) {
+          lines.push({
+            claimDocId: String(item.id),
+            billingProviderNpi: String(item.billingProviderNpi),
+            memberId: String(item.memberId),
+            ...line,
+          });
+        }
+      }
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return lines;
+  }
+}

@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
+import { isContention } from './transactions.ts';
+
+/** What a writer gets back once its entry has a place in the log. */
+export interface JournalReceipt {
+  index: number;
+  leafHash: string;
+  key: string;
+}
+
+export interface StoredEntry extends JournalReceipt {
+  /** The canonical (RFC 8785) bytes of the entry, as UTF-8 text. */
+  entry: string;
+}
+
+/** A transaction item in the document client's shape. */
+export type DocTransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+export class JournalSequencingError extends Error {
+  override name = 'JournalSequencingError';
+}
+
+// Up to 33 entries per sequencing transaction: each takes 3 items (entry, pending delete,
+// key update) and the counter one, within DynamoDB's 100-item transaction limit.
+const BATCH = 33;
+const pad = (index: number) => index.toString().padStart(12, '0');
+
+/**
+ * The journal's write side: stage, then sequence.
+ *
+ * Staging puts the entry in one of a few pending partitions, inside the caller's own
+ * transaction, so a decision and its journal entry are written together or not at all.
+ * Sequencing gives pending entries dense indices in batches (group commit): whoever wins the
+ * conditional update of the size counter sequences everybody's pending entries, so writers
+ * never lose, duplicate or reorder an acknowledged entry, and a writer that crashed after
+ * staging is sequenced by the next one. See README "Journal sequencing" for the throughput math.
+ */
+export class JournalRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly pendingShards = 4,
+  ) {}
+
+  /**
+   * The transaction items that stage `entry` under the idempotency `key`. The key item's
+   * condition makes a second append with the same key fail the caller's transaction.
+   */
+  stage(key: string, entry: JournalEntry): { items: DocTransactItem[]; leafHash: string } {
+    const bytes = encodeEntry(entry);
+    const hash = Buffer.from(leafHash(bytes)).toString('hex');
+    const shard = createHash('sha256').update(key).digest().readUInt16BE(0) % this.pendingShards;
+    const text = Buffer.from(bytes).toString('utf8');
+    return {
+      leafHash: hash,
+      items: [
+        {
+          Put: {
+            TableName: this.table,
+            // Sorted by staging time within a shard, so sequencing takes the oldest first.
+            Item: { pk: `PENDING#${shard}`, sk: `${entry.at}#${key}`, key, entry: text, leafHash: hash, stagedAt: entry.at },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { pk: `KEY#${key}`, sk: 'KEY', key, leafHash: hash },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+    };
+  }
+
+  /** Stages and sequences one entry on its own (records that are not part of a claim write). */
+  async append(key: string, entry: JournalEntry, alongside: DocTransactItem[] = []): Promise<JournalReceipt> {
+    const staged = this.stage(key, entry);
+    await this.client.send(new TransactWriteCommand({ TransactItems: [...alongside, ...staged.items] }));
+    return this.receipt(key);
+  }
+
+  /** Sequences pending entries until `key` has its index, and returns the receipt. */
+  async receipt(key: string): Promise<JournalReceipt> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const found = await this.findByKey(key);
+      if (found === null) throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
+      if (found.index !== undefined) return { index: found.index, leafHash: found.leafHash, key };
+      await this.sequencePending();
+    }
+    throw new JournalSequencingError(`entry ${key} was not sequenced after 50 rounds`);
+  }
+
+  /** The receipt of an entry by its key, or null; `index` is absent while it is still pending. */
+  async findByKey(key: string): Promise<{ index?: number; leafHash: string } | null> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `KEY#${key}`, sk: 'KEY' }, ConsistentRead: true }),
+    );
+    if (!Item) return null;
+    return Item.index === undefined
+      ? { leafHash: String(Item.leafHash) }
+      : { index: Number(Item.index), leafHash: String(Item.leafHash) };
+  }
+
+  /** Number of sequenced entries (the next index). */
+  async size(): Promise<number> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: 'STATE', sk: 'SEQUENCE' }, ConsistentRead: true }),
+    );
+    return Item ? Number(Item.size) : 0;
+  }
+
+  /**
+   * One group commit: takes the oldest pending entries (up to a batch) and appends them after
+   * the current size, conditional on the size not having moved. Losing that race is normal:
+   * another writer sequenced them. Returns how many entries this call sequenced.
+   */
+  async sequencePending(): Promise<number> {
+    const pending = await this.oldestPending();
+    if (pending.length === 0) return 0;
+    const size = await this.size();
+    const items: DocTransactItem[] = [
+      {
+        Update: {
+          TableName: this.table,
+          Key: { pk: 'STATE', sk: 'SEQUENCE' },
+          UpdateExpression: 'SET #size = :next',
+          ConditionExpression: size === 0 ? 'attribute_not_exists(#size)' : '#size = :size',
+          ExpressionAttributeNames: { '#size': 'size' },
+          ExpressionAttributeValues: { ':next': size + pending.length, ...(size === 0 ? {} : { ':size': size }) },
+        },
+      },
+    ];
+    pending.forEach((p, i) => {
+      const index = size + i;
+      items.push(
+        {
+          Put: {
+            TableName: this.table,
+            Item: { pk: `E#${pad(index)}`, sk: 'E', index, key: p.key, entry: p.entry, leafHash: p.leafHash },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Delete: {
+            TableName: this.table,
+            Key: { pk: p.pk, sk: p.sk },
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        {
+          Update: {
+            TableName: this.table,
+            Key: { pk: `KEY#${p.key}`, sk: 'KEY' },
+            UpdateExpression: 'SET #index = :index',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#index)',
+            ExpressionAttributeNames: { '#index': 'index' },
+            ExpressionAttributeValues: { ':index': index },
+          },
+        },
+      );
+    });
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return pending.length;
+    } catch (error: unknown) {
+      if (isContention(error)) return 0;
+      throw error;
+    }
+  }
+
+  /** Entries by index, in order; missing indices are simply absent from the result. */
+  async entries(indices: number[]): Promise<StoredEntry[]> {
+    const found = new Map<number, StoredEntry>();
+    for (let i = 0; i < indices.length; i += 100) {
+      let keys: Record<string, unknown>[] = indices
+        .slice(i, i + 100)
+        .map((index) => ({ pk: `E#${pad(index)}`, sk: 'E' }));
+      while (keys.length > 0) {
+        const out = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) {
+          found.set(Number(item.index), {
+            index: Number(item.index),
+            key: String(item.key),
+            entry: String(item.entry),
+            leafHash: String(item.leafHash),
+          });
+        }
+        keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return indices.flatMap((index) => {
+      const entry = found.get(index);
+      return entry ? [entry] : [];
+    });
+  }
+
+  private async oldestPending(): Promise<{ pk: string; sk: string; key: string; entry: string; leafHash: string; stagedAt: string }[]> {
+    const shards = await Promise.all(
+      Array.from({ length: this.pendingShards }, (_, shard) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': `PENDING#${shard}` },
+            ConsistentRead: true,
+            Limit: BATCH,
+          }),
+        ),
+      ),
+    );
+    return shards
+      .flatMap((out) => out.Items ?? [])
+      .map((item) => ({
+        pk: String(item.pk),
+        sk: String(item.sk),
+        key: String(item.key),
+        entry: String(item.entry),
+        leafHash: String(item.leafHash),
+        stagedAt: String(item.stagedAt),
+      }))
+      .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0))
+      .slice(0, BATCH);
+  }
+}
