@@ -22,25 +22,35 @@ export interface AppContext {
   claims: ClaimRepository;
   records: RecordRepository;
   journal: JournalRepository;
-  ruleSet: RuleSetPort;
   clock: () => string;
 }
 
 let context: Promise<AppContext> | undefined;
+let ruleSet: Promise<RuleSetPort> | undefined;
 
 /** The composition root shared by all handlers of one process: clients and repositories, once. */
 export function appContext(): Promise<AppContext> {
-  context ??= build();
+  context ??= Promise.resolve().then(build);
   return context;
 }
 
-async function build(): Promise<AppContext> {
+/** The rule set this deployment decides with, loaded and compiled once, on first use. */
+export function activeRuleSet(): Promise<RuleSetPort> {
+  ruleSet ??= loadRuleSet(config().RULES_DIR);
+  return ruleSet;
+}
+
+function config(): z.infer<typeof environment> {
   const parsed = environment.safeParse(process.env);
   if (!parsed.success) {
     const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
     throw new Error(`Missing or invalid environment variables: ${names}`);
   }
-  const env = parsed.data;
+  return parsed.data;
+}
+
+function build(): AppContext {
+  const env = config();
   const client = createDocumentClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
   const journal = new JournalRepository(client, env.JOURNAL_TABLE);
   const records = new RecordRepository(client, env.RECORDS_TABLE, journal);
@@ -50,5 +60,5 @@ async function build(): Promise<AppContext> {
     records,
     journal,
   );
-  return { claims, records, journal, ruleSet: await loadRuleSet(env.RULES_DIR), clock: () => new Date().toISOString() };
+  return { claims, records, journal, clock: () => new Date().toISOString() };
 }

@@ -11,15 +11,45 @@ export interface RouteDefinition {
   module: string;
   /** False only for routes that must answer without a token (health). */
   authenticated: boolean;
+  /** Table access the function's role is granted: nothing more (least privilege). */
+  access: Partial<Record<'claims' | 'records' | 'journal', 'read' | 'write'>>;
+  /** Whether the bundle ships the rule files. */
+  rules?: true;
 }
 
 /** The export every handler module provides; CDK's `handler` prop is built from it. */
 export const HANDLER_EXPORT = 'handler';
 
 export const routes: readonly RouteDefinition[] = [
-  { method: 'GET', path: '/health', module: 'health.handler.ts', authenticated: false },
-  { method: 'POST', path: '/claims', module: 'submit-claim.handler.ts', authenticated: true },
-  { method: 'GET', path: '/claims/{id}', module: 'get-claim.handler.ts', authenticated: true },
-  { method: 'PUT', path: '/members/{memberId}/coverage', module: 'put-coverage.handler.ts', authenticated: true },
-  { method: 'POST', path: '/treatments', module: 'add-treatment.handler.ts', authenticated: true },
+  { method: 'GET', path: '/health', module: 'health.handler.ts', authenticated: false, access: {} },
+  {
+    method: 'POST',
+    path: '/claims',
+    module: 'submit-claim.handler.ts',
+    authenticated: true,
+    // Reads records and accumulators, writes accumulators with the claim.
+    access: { claims: 'write', records: 'write', journal: 'write' },
+    rules: true,
+  },
+  {
+    method: 'GET',
+    path: '/claims/{id}',
+    module: 'get-claim.handler.ts',
+    authenticated: true,
+    access: { claims: 'read', journal: 'read' },
+  },
+  {
+    method: 'PUT',
+    path: '/members/{memberId}/coverage',
+    module: 'put-coverage.handler.ts',
+    authenticated: true,
+    access: { records: 'write', journal: 'write' },
+  },
+  {
+    method: 'POST',
+    path: '/treatments',
+    module: 'add-treatment.handler.ts',
+    authenticated: true,
+    access: { records: 'write', journal: 'write' },
+  },
 ];

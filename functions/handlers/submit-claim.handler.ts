@@ -3,12 +3,12 @@ import { claimView } from '#claims/claim-view.ts';
 import { submitClaim } from '#claims/submit-claim.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
-import { appContext } from './app-context.ts';
+import { activeRuleSet, appContext } from './app-context.ts';
 
 /** POST /claims: decide a provider's claim now; a retry of the same body returns the first decision. */
 export const handler = httpHandler(['provider'], async ({ event, identity }) => {
   const submission = parseJsonBody(event, claimSubmissionSchema);
-  const { claims, ruleSet, clock } = await appContext();
+  const [{ claims, clock }, ruleSet] = await Promise.all([appContext(), activeRuleSet()]);
   const result = await submitClaim(submission, identity, { claims, ruleSet, clock });
   return json(result.outcome === 'created' ? 201 : 200, claimView(result.claim, result.receipt, identity), {
     location: `/claims/${result.claim.id}`,

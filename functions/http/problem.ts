@@ -17,6 +17,7 @@ export const problemKinds = {
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'Validation failed' },
   'precondition-required': { status: 428, title: 'Precondition required' },
+  throttled: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -7,7 +7,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
-import { isContention } from './transactions.ts';
+import { failedConditions, isContention } from './transactions.ts';
 
 /** What a writer gets back once its entry has a place in the log. */
 export interface JournalReceipt {
@@ -28,6 +28,10 @@ export class JournalSequencingError extends Error {
   override name = 'JournalSequencingError';
 }
 
+export class JournalKeyConflictError extends Error {
+  override name = 'JournalKeyConflictError';
+}
+
 // Up to 33 entries per sequencing transaction: each takes 3 items (entry, pending delete,
 // key update) and the counter one, within DynamoDB's 100-item transaction limit.
 const BATCH = 33;
@@ -44,6 +48,8 @@ const pad = (index: number) => index.toString().padStart(12, '0');
  * staging is sequenced by the next one. See README "Journal sequencing" for the throughput math.
  */
 export class JournalRepository {
+  private inFlight: Promise<number> | undefined;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
@@ -84,7 +90,19 @@ export class JournalRepository {
   /** Stages and sequences one entry on its own (records that are not part of a claim write). */
   async append(key: string, entry: JournalEntry, alongside: DocTransactItem[] = []): Promise<JournalReceipt> {
     const staged = this.stage(key, entry);
-    await this.client.send(new TransactWriteCommand({ TransactItems: [...alongside, ...staged.items] }));
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: [...alongside, ...staged.items] }));
+    } catch (error: unknown) {
+      const failed = failedConditions(error);
+      // Only the journal's own items failed: this key was appended before. Same entry → the
+      // append is a retry and gets the first receipt; a different entry is a caller bug.
+      if (failed && failed.length > 0 && failed.every((i) => i >= alongside.length)) {
+        const existing = await this.findByKey(key);
+        if (existing?.leafHash === staged.leafHash) return this.receipt(key);
+        throw new JournalKeyConflictError(`journal key ${key} already holds a different entry`);
+      }
+      throw error;
+    }
     return this.receipt(key);
   }
 
@@ -94,7 +112,7 @@ export class JournalRepository {
       const found = await this.findByKey(key);
       if (found === null) throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
       if (found.index !== undefined) return { index: found.index, leafHash: found.leafHash, key };
-      await this.sequencePending();
+      await this.sequenceShared();
     }
     throw new JournalSequencingError(`entry ${key} was not sequenced after 50 rounds`);
   }
@@ -116,6 +134,17 @@ export class JournalRepository {
       new GetCommand({ TableName: this.table, Key: { pk: 'STATE', sk: 'SEQUENCE' }, ConsistentRead: true }),
     );
     return Item ? Number(Item.size) : 0;
+  }
+
+  /**
+   * Concurrent callers in one process share a single sequencing round instead of racing each
+   * other for the counter; across processes the counter's condition arbitrates.
+   */
+  private sequenceShared(): Promise<number> {
+    this.inFlight ??= this.sequencePending().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
   }
 
   /**

@@ -1,0 +1,77 @@
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { JournalEntry } from '../../functions/journal/entry.ts';
+import { JournalKeyConflictError, JournalRepository } from '../../functions/store/journal.repository.ts';
+import { freshTables } from '../support/tables.ts';
+
+const entry = (n: number, extra: Record<string, unknown> = {}): JournalEntry => ({
+  type: 'treatment.put',
+  docId: `member/M${n}/treatment/T${n}`,
+  docRevision: 1,
+  actor: { sub: 'writer', role: 'analyst' },
+  at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
+  payload: { n, ...extra },
+});
+
+describe('journal sequencing against DynamoDB Local', () => {
+  let journal: JournalRepository;
+  let doc: Awaited<ReturnType<typeof freshTables>>['doc'];
+  let table: string;
+
+  beforeAll(async () => {
+    const tables = await freshTables();
+    doc = tables.doc;
+    table = tables.names.journal;
+    journal = new JournalRepository(doc, table);
+  });
+
+  it('gives 16 concurrent writers dense, unique indices and loses no acknowledged entry', async () => {
+    const start = await journal.size();
+    const writers = Array.from({ length: 16 }, (_, w) =>
+      (async () => {
+        const receipts = [];
+        for (let i = 0; i < 25; i++) receipts.push(await journal.append(`w${w}-${i}`, entry(w * 1000 + i)));
+        return receipts;
+      })(),
+    );
+    const receipts = (await Promise.all(writers)).flat();
+    const indices = receipts.map((r) => r.index).sort((a, b) => a - b);
+
+    expect(new Set(indices).size).toBe(400);
+    expect(indices[0]).toBe(start);
+    expect(indices.at(-1)).toBe(start + 399);
+    expect(await journal.size()).toBe(start + 400);
+    const stored = await journal.entries(indices);
+    expect(stored.map((e) => e.key).sort()).toEqual(receipts.map((r) => r.key).sort());
+    for (const r of receipts) expect(stored.find((e) => e.index === r.index)?.leafHash).toBe(r.leafHash);
+  });
+
+  it('is idempotent on its key: a retry gets the first receipt, a different entry is refused', async () => {
+    const first = await journal.append('same-key', entry(1));
+    expect(await journal.append('same-key', entry(1))).toEqual(first);
+    await expect(journal.append('same-key', entry(2))).rejects.toBeInstanceOf(JournalKeyConflictError);
+    expect((await journal.entries([first.index]))[0]?.key).toBe('same-key');
+  });
+
+  it('sequences an entry whose writer crashed after staging, when the next writer comes', async () => {
+    const orphan = journal.stage('crashed-writer', entry(7));
+    await doc.send(new TransactWriteCommand({ TransactItems: orphan.items })); // then the writer "dies"
+    expect((await journal.findByKey('crashed-writer'))?.index).toBeUndefined();
+
+    const next = await journal.append('next-writer', entry(8));
+    const orphanReceipt = await journal.findByKey('crashed-writer');
+    expect(orphanReceipt?.index).toBeDefined();
+    expect(orphanReceipt?.index).toBeLessThan(next.index);
+    expect(orphanReceipt?.leafHash).toBe(orphan.leafHash);
+  });
+
+  it('rolls back the caller’s items and stages nothing when the caller’s condition fails', async () => {
+    const size = await journal.size();
+    const guard = {
+      ConditionCheck: { TableName: table, Key: { pk: 'nothing', sk: 'here' }, ConditionExpression: 'attribute_exists(pk)' },
+    };
+    await expect(journal.append('guarded', entry(9), [guard])).rejects.toThrow();
+    expect(await journal.findByKey('guarded')).toBeNull();
+    expect(await journal.size()).toBe(size);
+  });
+});

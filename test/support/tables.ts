@@ -1,0 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inject } from 'vitest';
+import { createTables } from '../../functions/store/create-tables.ts';
+import { createDocumentClient, type TableNames, tableNamesFor } from '../../functions/store/dynamo-client.ts';
+
+/** Fresh, uniquely named tables in the run's DynamoDB Local, so test files never share data. */
+export async function freshTables(): Promise<{ endpoint: string; prefix: string; names: TableNames; doc: ReturnType<typeof createDocumentClient> }> {
+  const endpoint = inject('dynamoEndpoint');
+  const prefix = `t${randomUUID().slice(0, 8)}-`;
+  const names = tableNamesFor(prefix);
+  const raw = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await createTables(raw, names);
+  raw.destroy();
+  return { endpoint, prefix, names, doc: createDocumentClient({ endpoint }) };
+}
