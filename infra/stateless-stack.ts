@@ -31,7 +31,12 @@ export class StatelessStack extends Stack {
 
     this.api = new RestApi(this, 'Api', {
       restApiName: `claimledger-${props.stage}`,
-      deployOptions: { stageName: props.stage, tracingEnabled: true, throttlingRateLimit: 200, throttlingBurstLimit: 400 },
+      deployOptions: {
+        stageName: props.stage,
+        tracingEnabled: true,
+        throttlingRateLimit: 200,
+        throttlingBurstLimit: 400,
+      },
     });
     addProblemResponses(this.api);
     const authorizer = new CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [userPool] });
@@ -51,7 +56,11 @@ export class StatelessStack extends Stack {
 }
 
 /** One way to build every function: runtime, bundling, logs, tracing, tables and their grants. */
-function appFunction(scope: Construct, route: RouteDefinition, tables: Record<TableName, import('aws-cdk-lib/aws-dynamodb').Table>) {
+function appFunction(
+  scope: Construct,
+  route: RouteDefinition,
+  tables: Record<TableName, import('aws-cdk-lib/aws-dynamodb').Table>,
+) {
   const name = route.module.replace(/\.handler\.ts$/, '');
   const fn = new NodejsFunction(scope, `fn-${name}`, {
     entry: join(root, 'functions/handlers', route.module),
@@ -102,9 +111,14 @@ function appFunction(scope: Construct, route: RouteDefinition, tables: Record<Ta
 }
 
 /** API Gateway's own refusals (no token, unknown route, throttled) answer in problem+json too. */
-function addProblemResponses(api: RestApi & IResource | RestApi): void {
+function addProblemResponses(api: (RestApi & IResource) | RestApi): void {
   const problem = (kind: string, title: string, status: number) => ({
-    'application/json': JSON.stringify({ type: `${PROBLEM_BASE}${kind}`, title, status, detail: '$context.error.message' }),
+    'application/json': JSON.stringify({
+      type: `${PROBLEM_BASE}${kind}`,
+      title,
+      status,
+      detail: '$context.error.message',
+    }),
   });
   const responses: [ResponseType, string, string, number][] = [
     [ResponseType.UNAUTHORIZED, 'unauthorized', 'Unauthorized', 401],

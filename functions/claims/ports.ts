@@ -49,7 +49,11 @@ export interface StoredCoverage extends MemberCoverage {
 export interface RecordRepositoryPort {
   findCoverage(memberId: string): Promise<StoredCoverage | null>;
   /** Writes the coverage if its revision is still `expectedRevision`, with its journal entry. */
-  saveCoverage(coverage: StoredCoverage, expectedRevision: number, entry: JournalEntry): Promise<JournalReceipt>;
+  saveCoverage(
+    coverage: StoredCoverage,
+    expectedRevision: number,
+    entry: JournalEntry,
+  ): Promise<JournalReceipt>;
   findTreatment(memberId: string, recordId: string): Promise<(TreatmentRecord & { bodyHash: string }) | null>;
   saveTreatment(record: TreatmentRecord, bodyHash: string, entry: JournalEntry): Promise<JournalReceipt>;
 }

@@ -23,7 +23,10 @@ export async function putCoverage(
 ): Promise<{ coverage: StoredCoverage; receipt: JournalReceipt | null; changed: boolean }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await ports.records.findCoverage(memberId);
-    if (current && contentHash({ member: current.member, coverages: current.coverages }) === contentHash(body)) {
+    if (
+      current &&
+      contentHash({ member: current.member, coverages: current.coverages }) === contentHash(body)
+    ) {
       return { coverage: current, receipt: null, changed: false };
     }
     const at = ports.clock();

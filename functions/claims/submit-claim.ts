@@ -38,7 +38,9 @@ export async function submitClaim(
   ports: SubmitClaimPorts,
 ): Promise<SubmitClaimResult> {
   if (!identity.roles.includes('provider') || !identity.npis.includes(submission.billingProviderNpi)) {
-    throw new ForbiddenError(`This client may not submit claims for billing provider NPI ${submission.billingProviderNpi}.`);
+    throw new ForbiddenError(
+      `This client may not submit claims for billing provider NPI ${submission.billingProviderNpi}.`,
+    );
   }
   const id = claimDocId(submission.billingProviderNpi, submission.claimId);
   const bodyHash = contentHash(submission);
@@ -80,7 +82,11 @@ export async function submitClaim(
   );
 }
 
-async function replay(existing: StoredClaim, bodyHash: string, claims: ClaimRepositoryPort): Promise<SubmitClaimResult> {
+async function replay(
+  existing: StoredClaim,
+  bodyHash: string,
+  claims: ClaimRepositoryPort,
+): Promise<SubmitClaimResult> {
   if (existing.bodyHash !== bodyHash) {
     throw new ConflictError(
       `Claim ${existing.submission.claimId} was already submitted with different content; use a new claim id for a corrected claim.`,

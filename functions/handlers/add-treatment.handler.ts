@@ -1,5 +1,5 @@
-import { addTreatment } from '#claims/records.ts';
 import { treatmentRecordSchema } from '#claims/records.schema.ts';
+import { addTreatment } from '#claims/records.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
 import { appContext } from './app-context.ts';

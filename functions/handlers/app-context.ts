@@ -13,7 +13,10 @@ const environment = z.object({
   RECORDS_TABLE: z.string().min(1),
   JOURNAL_TABLE: z.string().min(1),
   /** Rule files; the Lambda bundle ships them beside the handler. */
-  RULES_DIR: z.string().min(1).default(fileURLToPath(new URL('../../rules', import.meta.url))),
+  RULES_DIR: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../../rules', import.meta.url))),
   /** Set by the local server and tests; in the cloud the SDK resolves the endpoint itself. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
 });

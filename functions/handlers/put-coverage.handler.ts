@@ -1,5 +1,5 @@
-import { putCoverage } from '#claims/records.ts';
 import { memberCoverageSchema } from '#claims/records.schema.ts';
+import { putCoverage } from '#claims/records.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
 import { pathParameter } from '#http/parameters.ts';

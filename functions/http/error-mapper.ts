@@ -13,5 +13,8 @@ export function toProblem(error: unknown): HttpProblem {
   if (error instanceof ValidationError) {
     return new HttpProblem('validation-failed', error.message, { errors: error.issues });
   }
-  return new HttpProblem('internal', 'The request could not be completed. It has been logged; try again later.');
+  return new HttpProblem(
+    'internal',
+    'The request could not be completed. It has been logged; try again later.',
+  );
 }

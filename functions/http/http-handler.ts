@@ -42,7 +42,10 @@ export function httpHandler(
       if (problem.kind === 'internal') {
         const error = request.error as Error | undefined;
         // Name and stack only: messages of SDK or driver errors can quote request data.
-        log('error', { error: error?.name ?? 'unknown', ...(error?.stack ? { stack: stripMessage(error) } : {}) });
+        log('error', {
+          error: error?.name ?? 'unknown',
+          ...(error?.stack ? { stack: stripMessage(error) } : {}),
+        });
       }
       request.response = problemResponse(problem, request.event.requestContext?.requestId);
       accessLog(request.event, request.response.statusCode, request.internal, problem.kind);
@@ -68,7 +71,11 @@ function stripMessage(error: Error): string {
   return (error.stack ?? '').split('\n').slice(1).join('\n');
 }
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },

@@ -15,7 +15,9 @@ export function identityFrom(event: APIGatewayProxyEvent): Identity | null {
   if (typeof sub !== 'string' || sub === '') return null;
   return {
     sub,
-    roles: listClaim(claims?.['cognito:groups']).filter((g): g is Role => (knownRoles as string[]).includes(g)),
+    roles: listClaim(claims?.['cognito:groups']).filter((g): g is Role =>
+      (knownRoles as string[]).includes(g),
+    ),
     npis: listClaim(claims?.['custom:npi']).filter((n) => /^\d{10}$/.test(n)),
   };
 }

@@ -17,9 +17,14 @@ export function parseJsonBody<S extends z.ZodType>(event: APIGatewayProxyEvent, 
   if (contentType === undefined || !jsonMediaType.test(contentType)) {
     throw new HttpProblem('unsupported-media-type', 'Send the body as application/json.');
   }
-  const raw = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64') : Buffer.from(event.body ?? '', 'utf8');
+  const raw = event.isBase64Encoded
+    ? Buffer.from(event.body ?? '', 'base64')
+    : Buffer.from(event.body ?? '', 'utf8');
   if (raw.byteLength > MAX_BODY_BYTES) {
-    throw new HttpProblem('payload-too-large', `The body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}.`);
+    throw new HttpProblem(
+      'payload-too-large',
+      `The body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}.`,
+    );
   }
   let value: unknown;
   try {

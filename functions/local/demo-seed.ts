@@ -1,7 +1,7 @@
 import type { Identity } from '#claims/identity.ts';
 import type { RecordRepositoryPort } from '#claims/ports.ts';
-import { addTreatment, putCoverage } from '#claims/records.ts';
 import type { MemberCoverage, TreatmentRecord } from '#claims/records.schema.ts';
+import { addTreatment, putCoverage } from '#claims/records.ts';
 
 /** Demo providers: NPIs with valid check digits; the last one is on the HHS-OIG exclusion list. */
 export const demoProviders = {
@@ -20,7 +20,7 @@ const standardPpo = {
 
 /** Three members: an active PPO, a high-deductible plan, and coverage that ended last year. */
 export const demoMembers: Record<string, MemberCoverage> = {
-  'M1001': {
+  M1001: {
     member: { birthDate: '1980-04-12', sex: 'female' },
     coverages: [
       {
@@ -37,7 +37,7 @@ export const demoMembers: Record<string, MemberCoverage> = {
       },
     ],
   },
-  'M1002': {
+  M1002: {
     member: { birthDate: '1962-09-30', sex: 'male' },
     coverages: [
       {
@@ -46,13 +46,18 @@ export const demoMembers: Record<string, MemberCoverage> = {
         status: 'active',
         start: '2026-01-01',
         planYearStartMonth: 1,
-        benefits: { deductibleCents: 300_000, outOfPocketMaxCents: 700_000, coinsuranceBps: 3_000, copayCents: 0 },
+        benefits: {
+          deductibleCents: 300_000,
+          outOfPocketMaxCents: 700_000,
+          coinsuranceBps: 3_000,
+          copayCents: 0,
+        },
         excludedProcedures: [],
         priorAuthRequired: [],
       },
     ],
   },
-  'M1003': {
+  M1003: {
     member: { birthDate: '1975-01-20', sex: 'female' },
     coverages: [
       {
@@ -100,9 +105,27 @@ export const demoClaim = {
   serviceDateTo: '2026-03-02',
   diagnosisCodes: ['E11.9', 'I10'],
   lines: [
-    { procedureCode: '99213', units: 1, chargeCents: 18_500, serviceDate: '2026-03-02', diagnosisPointers: [1, 2] },
-    { procedureCode: '36415', units: 1, chargeCents: 2_500, serviceDate: '2026-03-02', diagnosisPointers: [1] },
-    { procedureCode: '80053', units: 1, chargeCents: 6_800, serviceDate: '2026-03-02', diagnosisPointers: [1] },
+    {
+      procedureCode: '99213',
+      units: 1,
+      chargeCents: 18_500,
+      serviceDate: '2026-03-02',
+      diagnosisPointers: [1, 2],
+    },
+    {
+      procedureCode: '36415',
+      units: 1,
+      chargeCents: 2_500,
+      serviceDate: '2026-03-02',
+      diagnosisPointers: [1],
+    },
+    {
+      procedureCode: '80053',
+      units: 1,
+      chargeCents: 6_800,
+      serviceDate: '2026-03-02',
+      diagnosisPointers: [1],
+    },
   ],
 };
 

@@ -47,6 +47,7 @@ export async function devIssuer(stateDir: string): Promise<DevIssuer> {
         .setExpirationTime(`${ttlSeconds}s`)
         .sign(privateKey),
     verify: async (token) =>
-      (await jwtVerify(token, publicKey, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: [ALG] })).payload,
+      (await jwtVerify(token, publicKey, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: [ALG] }))
+        .payload,
   };
 }

@@ -45,7 +45,9 @@ export async function freePort(): Promise<number> {
  * Starts DynamoDB Local: in memory, or persisted under `dataDir`. Resolves once it answers
  * requests. The child dies with this process (see `stop` and the exit hook).
  */
-export async function startDynamoDbLocal(options: { dataDir?: string; port?: number } = {}): Promise<RunningDynamoDb> {
+export async function startDynamoDbLocal(
+  options: { dataDir?: string; port?: number } = {},
+): Promise<RunningDynamoDb> {
   assertJava();
   const port = options.port ?? (await freePort());
   const path = options.dataDir === undefined ? null : resolve(options.dataDir);
@@ -63,7 +65,9 @@ export async function startDynamoDbLocal(options: { dataDir?: string; port?: num
   } catch (error: unknown) {
     child.kill('SIGKILL');
     const detail = stderr.join('').trim().split('\n').slice(-3).join(' ');
-    throw new DynamoDbLocalError(`DynamoDB Local did not start on port ${port}: ${(error as Error).message} ${detail}`);
+    throw new DynamoDbLocalError(
+      `DynamoDB Local did not start on port ${port}: ${(error as Error).message} ${detail}`,
+    );
   }
   return {
     endpoint,

@@ -1,9 +1,9 @@
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
 import { createTables } from '#store/create-tables.ts';
 import { tableNamesFor } from '#store/dynamo-client.ts';
-import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
 import { seedDemo } from './demo-seed.ts';
 import { type DevIssuer, devIssuer } from './dev-issuer.ts';
 import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -38,10 +38,10 @@ export interface LocalStack {
  * tables, demo data, and the HTTP server in front of the real handler modules.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  let dynamo: RunningDynamoDb | undefined;
-  const endpoint =
-    options.dynamoEndpoint ??
-    (dynamo = await startDynamoDbLocal(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {})).endpoint;
+  const dynamo = options.dynamoEndpoint
+    ? undefined
+    : await startDynamoDbLocal(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {});
+  const endpoint = options.dynamoEndpoint ?? (dynamo as RunningDynamoDb).endpoint;
   const tablePrefix = options.tablePrefix ?? 'claimledger-local-';
   const names = tableNamesFor(tablePrefix);
 

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
-import { HttpProblem, type ProblemKind, problemResponse } from '#http/problem.ts';
 import type { RouteDefinition } from '#handlers/routes.ts';
+import { HttpProblem, type ProblemKind, problemResponse } from '#http/problem.ts';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -41,7 +41,8 @@ async function handle(
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const requestId = randomUUID();
-  const fail = (kind: ProblemKind, detail: string) => send(res, problemResponse(new HttpProblem(kind, detail), requestId));
+  const fail = (kind: ProblemKind, detail: string) =>
+    send(res, problemResponse(new HttpProblem(kind, detail), requestId));
 
   const match = compiled
     .map((c) => ({ ...c, found: c.pattern.exec(url.pathname) }))
@@ -98,7 +99,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
 /** Cognito's REST authorizer hands claims to the function as strings; so do we. */
 function stringClaims(payload: JWTPayload): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(payload).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v)]),
+    Object.entries(payload).map(([k, v]) => [
+      k,
+      Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v),
+    ]),
   );
 }
 
@@ -165,7 +169,10 @@ function decodeUtf8(bytes: Buffer): string | null {
   }
 }
 
-function localIdentity(sourceIp: string, userAgent: string | null): APIGatewayProxyEvent['requestContext']['identity'] {
+function localIdentity(
+  sourceIp: string,
+  userAgent: string | null,
+): APIGatewayProxyEvent['requestContext']['identity'] {
   return {
     sourceIp,
     userAgent,

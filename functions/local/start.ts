@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     return;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be 0-65535, got ${values.port}`);
   const dataDir = values['data-dir'] === undefined ? undefined : resolve(values['data-dir']);
 
   console.log('Starting DynamoDB Local and the claimledger API…');
@@ -30,7 +31,11 @@ async function main(): Promise<void> {
     stateDir: dataDir ?? resolve('.claimledger'),
     seed: !values['no-seed'],
   });
-  const provider = await stack.issuer.mint({ sub: 'riverside-billing', roles: ['provider'], npis: [demoProviders.familyClinic.npi] });
+  const provider = await stack.issuer.mint({
+    sub: 'riverside-billing',
+    roles: ['provider'],
+    npis: [demoProviders.familyClinic.npi],
+  });
   const analyst = await stack.issuer.mint({ sub: 'analyst-ana', roles: ['analyst'] });
 
   console.log(`

@@ -1,7 +1,13 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClaimSubmission } from '#claims/claim.schema.ts';
-import type { Accumulators, AccumulatorDelta, ClaimFacts, Decision, PriorClaimLine } from '#claims/decision.ts';
+import type {
+  AccumulatorDelta,
+  Accumulators,
+  ClaimFacts,
+  Decision,
+  PriorClaimLine,
+} from '#claims/decision.ts';
 import { AccumulatorConflictError } from '#claims/errors.ts';
 import {
   ClaimExistsError,
@@ -32,7 +38,11 @@ export class ClaimRepository implements ClaimRepositoryPort {
 
   async find(id: string): Promise<StoredClaim | null> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tables.claims, Key: { pk: claimPk(id), sk: claimSk }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tables.claims,
+        Key: { pk: claimPk(id), sk: claimSk },
+        ConsistentRead: true,
+      }),
     );
     if (!Item) return null;
     return {
@@ -118,13 +128,19 @@ export class ClaimRepository implements ClaimRepositoryPort {
   }
 
   receipt(journalKey: string): Promise<JournalReceipt | null> {
-    return this.journal.findByKey(journalKey).then((found) =>
-      found?.index === undefined ? null : { index: found.index, leafHash: found.leafHash, key: journalKey },
-    );
+    return this.journal
+      .findByKey(journalKey)
+      .then((found) =>
+        found?.index === undefined ? null : { index: found.index, leafHash: found.leafHash, key: journalKey },
+      );
   }
 
   /** Adds a delta to the accumulator the decision read, only if nobody changed it since. */
-  private accumulatorUpdate(memberId: string, delta: AccumulatorDelta, read: Accumulators[]): DocTransactItem {
+  private accumulatorUpdate(
+    memberId: string,
+    delta: AccumulatorDelta,
+    read: Accumulators[],
+  ): DocTransactItem {
     const current = read.find((a) => a.coverageId === delta.coverageId && a.planYear === delta.planYear);
     const Key = { pk: memberPk(memberId), sk: accumulatorSk(delta.coverageId, delta.planYear) };
     if (!current) {

@@ -22,7 +22,9 @@ export interface StoredEntry extends JournalReceipt {
 }
 
 /** A transaction item in the document client's shape. */
-export type DocTransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+export type DocTransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
 
 export class JournalSequencingError extends Error {
   override name = 'JournalSequencingError';
@@ -72,7 +74,14 @@ export class JournalRepository {
           Put: {
             TableName: this.table,
             // Sorted by staging time within a shard, so sequencing takes the oldest first.
-            Item: { pk: `PENDING#${shard}`, sk: `${entry.at}#${key}`, key, entry: text, leafHash: hash, stagedAt: entry.at },
+            Item: {
+              pk: `PENDING#${shard}`,
+              sk: `${entry.at}#${key}`,
+              key,
+              entry: text,
+              leafHash: hash,
+              stagedAt: entry.at,
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -164,7 +173,10 @@ export class JournalRepository {
           UpdateExpression: 'SET #size = :next',
           ConditionExpression: size === 0 ? 'attribute_not_exists(#size)' : '#size = :size',
           ExpressionAttributeNames: { '#size': 'size' },
-          ExpressionAttributeValues: { ':next': size + pending.length, ...(size === 0 ? {} : { ':size': size }) },
+          ExpressionAttributeValues: {
+            ':next': size + pending.length,
+            ...(size === 0 ? {} : { ':size': size }),
+          },
         },
       },
     ];
@@ -234,7 +246,9 @@ export class JournalRepository {
     });
   }
 
-  private async oldestPending(): Promise<{ pk: string; sk: string; key: string; entry: string; leafHash: string; stagedAt: string }[]> {
+  private async oldestPending(): Promise<
+    { pk: string; sk: string; key: string; entry: string; leafHash: string; stagedAt: string }[]
+  > {
     const shards = await Promise.all(
       Array.from({ length: this.pendingShards }, (_, shard) =>
         this.client.send(

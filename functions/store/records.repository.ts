@@ -1,6 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Accumulators } from '#claims/decision.ts';
-import type { JournalEntry } from '#journal/entry.ts';
 import {
   type JournalReceipt,
   type RecordRepositoryPort,
@@ -8,6 +7,7 @@ import {
   type StoredCoverage,
 } from '#claims/ports.ts';
 import type { TreatmentRecord } from '#claims/records.schema.ts';
+import type { JournalEntry } from '#journal/entry.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { failedConditions } from './transactions.ts';
 
@@ -28,7 +28,11 @@ export class RecordRepository implements RecordRepositoryPort {
 
   async findCoverage(memberId: string): Promise<StoredCoverage | null> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: memberPk(memberId), sk: coverageSk }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: memberPk(memberId), sk: coverageSk },
+        ConsistentRead: true,
+      }),
     );
     if (!Item) return null;
     return {
@@ -40,20 +44,30 @@ export class RecordRepository implements RecordRepositoryPort {
     } as StoredCoverage;
   }
 
-  async saveCoverage(coverage: StoredCoverage, expectedRevision: number, entry: JournalEntry): Promise<JournalReceipt> {
+  async saveCoverage(
+    coverage: StoredCoverage,
+    expectedRevision: number,
+    entry: JournalEntry,
+  ): Promise<JournalReceipt> {
     const put: DocTransactItem = {
       Put: {
         TableName: this.table,
         Item: { pk: memberPk(coverage.memberId), sk: coverageSk, ...coverage },
         ...(expectedRevision === 0
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : { ConditionExpression: 'revision = :expected', ExpressionAttributeValues: { ':expected': expectedRevision } }),
+          : {
+              ConditionExpression: 'revision = :expected',
+              ExpressionAttributeValues: { ':expected': expectedRevision },
+            }),
       },
     };
     return this.appendWith(put, entry);
   }
 
-  async findTreatment(memberId: string, recordId: string): Promise<(TreatmentRecord & { bodyHash: string }) | null> {
+  async findTreatment(
+    memberId: string,
+    recordId: string,
+  ): Promise<(TreatmentRecord & { bodyHash: string }) | null> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.table,
@@ -61,10 +75,16 @@ export class RecordRepository implements RecordRepositoryPort {
         ConsistentRead: true,
       }),
     );
-    return Item ? ({ ...Item.record, bodyHash: String(Item.bodyHash) } as TreatmentRecord & { bodyHash: string }) : null;
+    return Item
+      ? ({ ...Item.record, bodyHash: String(Item.bodyHash) } as TreatmentRecord & { bodyHash: string })
+      : null;
   }
 
-  async saveTreatment(record: TreatmentRecord, bodyHash: string, entry: JournalEntry): Promise<JournalReceipt> {
+  async saveTreatment(
+    record: TreatmentRecord,
+    bodyHash: string,
+    entry: JournalEntry,
+  ): Promise<JournalReceipt> {
     const pk = memberPk(record.memberId);
     const idItem: DocTransactItem = {
       Put: {
@@ -74,7 +94,10 @@ export class RecordRepository implements RecordRepositoryPort {
       },
     };
     const byDate: DocTransactItem = {
-      Put: { TableName: this.table, Item: { pk, sk: treatmentSk(record.serviceDate, record.recordId), record } },
+      Put: {
+        TableName: this.table,
+        Item: { pk, sk: treatmentSk(record.serviceDate, record.recordId), record },
+      },
     };
     return this.appendWith(idItem, entry, [byDate]);
   }
@@ -83,7 +106,11 @@ export class RecordRepository implements RecordRepositoryPort {
   async treatments(memberId: string, from: string, to: string): Promise<TreatmentRecord[]> {
     const items = await this.queryAll({
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: { ':pk': memberPk(memberId), ':from': `TREATMENT#${from}`, ':to': `TREATMENT#${to}#~` },
+      ExpressionAttributeValues: {
+        ':pk': memberPk(memberId),
+        ':from': `TREATMENT#${from}`,
+        ':to': `TREATMENT#${to}#~`,
+      },
     });
     return items.map((item) => item.record as TreatmentRecord);
   }
@@ -105,7 +132,10 @@ export class RecordRepository implements RecordRepositoryPort {
   }
 
   private async queryAll(
-    input: Pick<ConstructorParameters<typeof QueryCommand>[0], 'KeyConditionExpression' | 'ExpressionAttributeValues'>,
+    input: Pick<
+      ConstructorParameters<typeof QueryCommand>[0],
+      'KeyConditionExpression' | 'ExpressionAttributeValues'
+    >,
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
@@ -125,7 +155,8 @@ export class RecordRepository implements RecordRepositoryPort {
     try {
       return await this.journal.append(key, entry, [guarded, ...alongside]);
     } catch (error: unknown) {
-      if (failedConditions(error)?.length) throw new RevisionConflictError(`${entry.docId} changed concurrently`);
+      if (failedConditions(error)?.length)
+        throw new RevisionConflictError(`${entry.docId} changed concurrently`);
       throw error;
     }
   }

@@ -68,7 +68,11 @@ describe('journal sequencing against DynamoDB Local', () => {
   it('rolls back the caller’s items and stages nothing when the caller’s condition fails', async () => {
     const size = await journal.size();
     const guard = {
-      ConditionCheck: { TableName: table, Key: { pk: 'nothing', sk: 'here' }, ConditionExpression: 'attribute_exists(pk)' },
+      ConditionCheck: {
+        TableName: table,
+        Key: { pk: 'nothing', sk: 'here' },
+        ConditionExpression: 'attribute_exists(pk)',
+      },
     };
     await expect(journal.append('guarded', entry(9), [guard])).rejects.toThrow();
     expect(await journal.findByKey('guarded')).toBeNull();

@@ -1,0 +1,92 @@
+/**
+ * End-to-end: claims/s and latency through the local HTTP API at 1 and 16 concurrent clients,
+ * side by side with a baseline route behind the same gateway, token check and handler stack
+ * that does a single DynamoDB PutItem of the same body. The ratio is what deciding and
+ * journaling a claim costs over the cheapest possible durable write.
+ *
+ *   npm run bench:e2e          (env BENCH_REQUESTS scales the request count; default 400)
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { httpHandler, json } from '../functions/http/http-handler.ts';
+import { demoClaim } from '../functions/local/demo-seed.ts';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
+import { startLocalStack } from '../functions/local/local-stack.ts';
+import { createDocumentClient, tableNamesFor } from '../functions/store/dynamo-client.ts';
+import { printTable, runConcurrent, writeResult } from './stats.ts';
+
+const requests = Number(process.env.BENCH_REQUESTS ?? 400);
+const dynamo = await startDynamoDbLocal();
+const doc = createDocumentClient({ endpoint: dynamo.endpoint });
+const prefix = 'bench-';
+const baseline = httpHandler(['provider'], async ({ event }) => {
+  await doc.send(
+    new PutCommand({
+      TableName: tableNamesFor(prefix).claims,
+      Item: { pk: `BASE#${event.requestContext.requestId}`, sk: 'X', body: event.body },
+    }),
+  );
+  return json(201, { ok: true });
+});
+const stack = await startLocalStack({
+  port: 0,
+  dynamoEndpoint: dynamo.endpoint,
+  tablePrefix: prefix,
+  stateDir: mkdtempSync(join(tmpdir(), 'claimledger-bench-')),
+  seed: true,
+  extraRoutes: [
+    {
+      route: { method: 'POST', path: '/bench/baseline', module: 'baseline', authenticated: true, access: {} },
+      handler: baseline,
+    },
+  ],
+});
+const token = await stack.issuer.mint({
+  sub: 'bench',
+  roles: ['provider'],
+  npis: [demoClaim.billingProviderNpi],
+});
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+let run = 0;
+async function post(path: string, i: number): Promise<void> {
+  const body = JSON.stringify({ ...demoClaim, claimId: `B${run}-${i}` });
+  const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers, body });
+  await res.arrayBuffer();
+  if (res.status !== 201) throw new Error(`${path} answered ${res.status}`);
+}
+
+// Warm up both paths (module loading, rule compilation, JIT) before measuring.
+run++;
+await runConcurrent(30, 4, (i) => post('/claims', i));
+await runConcurrent(30, 4, (i) => post('/bench/baseline', i));
+
+const rows = [];
+for (const concurrency of [1, 16]) {
+  run++;
+  const claims = await runConcurrent(requests, concurrency, (i) => post('/claims', i));
+  const base = await runConcurrent(requests, concurrency, (i) => post('/bench/baseline', i));
+  rows.push({
+    clients: concurrency,
+    'claims/s': claims.perSecond,
+    'claim p50 ms': claims.p50,
+    'claim p99 ms': claims.p99,
+    'baseline/s': base.perSecond,
+    'base p50 ms': base.p50,
+    'base p99 ms': base.p99,
+    'throughput ratio': base.perSecond / claims.perSecond,
+  });
+}
+console.log(
+  `\nPOST /claims vs single PutItem baseline, ${requests} requests per cell, DynamoDB Local, ${claimLines()} lines/claim`,
+);
+printTable(rows);
+console.log(`\nwritten to ${writeResult('e2e', { requests, rows })}`);
+await stack.stop();
+await dynamo.stop();
+
+function claimLines(): number {
+  return demoClaim.lines.length;
+}

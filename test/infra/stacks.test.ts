@@ -1,0 +1,75 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_EXPORT, routes } from '../../functions/handlers/routes.ts';
+import { buildApp } from '../../infra/app.ts';
+
+describe('CDK app', () => {
+  let stateful: Template;
+  let stateless: Template;
+
+  beforeAll(() => {
+    const { stateful: a, stateless: b } = buildApp(new App({ context: { stage: 'test' } }));
+    stateful = Template.fromStack(a);
+    stateless = Template.fromStack(b);
+  });
+
+  it('declares the three tables encrypted with a customer key, with PITR, and the journal stream', () => {
+    stateful.resourceCountIs('AWS::DynamoDB::Table', 3);
+    stateful.allResourcesProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'by-member' })]),
+    });
+  });
+
+  it('creates one arm64 nodejs22.x function per route', () => {
+    const functions = stateless.findResources('AWS::Lambda::Function', {
+      Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: `index.${HANDLER_EXPORT}` },
+    });
+    expect(Object.keys(functions)).toHaveLength(routes.length);
+  });
+
+  it('exposes every route, with the Cognito authorizer on all but health', () => {
+    const methods = Object.values(stateless.findResources('AWS::ApiGateway::Method')).map(
+      (m) => m.Properties,
+    );
+    for (const route of routes) {
+      const found = methods.filter((m) => m.HttpMethod === route.method);
+      expect(found.length, `${route.method} ${route.path}`).toBeGreaterThan(0);
+    }
+    const authTypes = methods.filter((m) => m.HttpMethod !== 'OPTIONS').map((m) => m.AuthorizationType);
+    expect(authTypes.filter((t) => t === 'COGNITO_USER_POOLS')).toHaveLength(
+      routes.filter((r) => r.authenticated).length,
+    );
+  });
+
+  it('points every route at a module that exports the handler', async () => {
+    for (const route of routes) {
+      const module = (await import(`../../functions/handlers/${route.module}`)) as Record<string, unknown>;
+      expect(typeof module[HANDLER_EXPORT], route.module).toBe('function');
+    }
+  });
+
+  it('grants the read-only claim route no write action on any table', () => {
+    const policies = Object.values(stateless.findResources('AWS::IAM::Policy'));
+    const readOnly = policies.find((p) => JSON.stringify(p.Properties.Roles).includes('getclaim'));
+    expect(readOnly).toBeDefined();
+    const actions = JSON.stringify(readOnly?.Properties.PolicyDocument);
+    expect(actions).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
+  });
+
+  it('answers API Gateway refusals in problem+json', () => {
+    stateless.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      StatusCode: '401',
+      ResponseParameters: { 'gatewayresponse.header.Content-Type': "'application/problem+json'" },
+    });
+  });
+});

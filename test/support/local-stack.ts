@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { demoProviders } from '../../functions/local/demo-seed.ts';
+import { type LocalStack, startLocalStack } from '../../functions/local/local-stack.ts';
+
+export interface E2eStack extends LocalStack {
+  tokens: { provider: string; otherProvider: string; analyst: string; rulesAdmin: string };
+}
+
+/** The local server on a free port, over this run's DynamoDB Local, with seeded demo data. */
+export async function startE2eStack(): Promise<E2eStack> {
+  const stack = await startLocalStack({
+    port: 0,
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    tablePrefix: `e2e${randomUUID().slice(0, 8)}-`,
+    stateDir: mkdtempSync(join(tmpdir(), 'claimledger-e2e-')),
+    seed: true,
+  });
+  const { issuer } = stack;
+  return {
+    ...stack,
+    tokens: {
+      provider: await issuer.mint({
+        sub: 'riverside-billing',
+        roles: ['provider'],
+        npis: [demoProviders.familyClinic.npi],
+      }),
+      otherProvider: await issuer.mint({
+        sub: 'lakeside-billing',
+        roles: ['provider'],
+        npis: [demoProviders.orthoGroup.npi],
+      }),
+      analyst: await issuer.mint({ sub: 'analyst-ana', roles: ['analyst'] }),
+      rulesAdmin: await issuer.mint({ sub: 'admin-rui', roles: ['rules-admin'] }),
+    },
+  };
+}
