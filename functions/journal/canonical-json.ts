@@ -60,7 +60,8 @@ function serializeString(value: string, path: string): string {
 
 function serializeContainer(value: object, path: string, ancestors: Set<object>): string {
   if (ancestors.has(value)) throw new CanonicalJsonError(path, 'value is cyclic');
-  if (ancestors.size >= MAX_DEPTH) throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
+  if (ancestors.size >= MAX_DEPTH)
+    throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
   ancestors.add(value);
   try {
     if (Array.isArray(value)) {

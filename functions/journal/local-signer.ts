@@ -3,7 +3,7 @@
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { concatBytes, fromBase64, toBase64, toHex } from './bytes.ts';
-import { ED25519_SIGNATURE_TYPE, ed25519KeyId, type NoteSigner, NoteError } from './note.ts';
+import { ED25519_SIGNATURE_TYPE, ed25519KeyId, NoteError, type NoteSigner } from './note.ts';
 
 /** An Ed25519 key pair as raw bytes: the 32-byte RFC 8032 private key (seed) and public key. */
 export interface Ed25519KeyPair {
@@ -12,7 +12,9 @@ export interface Ed25519KeyPair {
 }
 
 // DER prefixes that wrap a raw 32-byte Ed25519 key as PKCS#8 / SPKI (RFC 8410).
-const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
 const SPKI_PREFIX_LENGTH = 12;
 const SIGNER_KEY_PREFIX = 'PRIVATE+KEY+';
 
@@ -56,14 +58,16 @@ export function signerKeyString(name: string, privateKey: Uint8Array): string {
  * @throws NoteError when the string is not an Ed25519 signer key or its key ID does not match.
  */
 export function localSignerFromKeyString(skey: string): NoteSigner {
-  const parts = skey.startsWith(SIGNER_KEY_PREFIX) ? skey.slice(SIGNER_KEY_PREFIX.length).split('+') : [];
-  const [name, idHex, encoded] = parts;
-  if (parts.length !== 3 || name === undefined || idHex === undefined || encoded === undefined) {
-    throw new NoteError('signer key must be PRIVATE+KEY+<name>+<key id>+<key>');
-  }
+  // Split on the first two '+' only: names and hex IDs have none, base64 may.
+  const rest = skey.startsWith(SIGNER_KEY_PREFIX) ? skey.slice(SIGNER_KEY_PREFIX.length) : '';
+  const first = rest.indexOf('+');
+  const second = rest.indexOf('+', first + 1);
+  if (first < 0 || second < 0) throw new NoteError('signer key must be PRIVATE+KEY+<name>+<key id>+<key>');
+  const name = rest.slice(0, first);
+  const idHex = rest.slice(first + 1, second);
   let key: Uint8Array;
   try {
-    key = fromBase64(encoded);
+    key = fromBase64(rest.slice(second + 1));
   } catch {
     throw new NoteError('signer key is not standard padded base64');
   }
@@ -71,13 +75,18 @@ export function localSignerFromKeyString(skey: string): NoteSigner {
     throw new NoteError('signer key must be an Ed25519 (0x01) key of 32 bytes');
   }
   const signer = localEd25519Signer(name, key.slice(1));
-  if (toHex(signer.keyId) !== idHex.toLowerCase()) throw new NoteError(`signer key ID ${idHex} does not match its key`);
+  if (toHex(signer.keyId) !== idHex.toLowerCase())
+    throw new NoteError(`signer key ID ${idHex} does not match its key`);
   return signer;
 }
 
 function toKeyObject(privateKey: Uint8Array): KeyObject {
   if (privateKey.length !== 32) throw new NoteError('Ed25519 private key must be 32 bytes');
-  return createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({
+    key: Buffer.from(concatBytes(PKCS8_PREFIX, privateKey)),
+    format: 'der',
+    type: 'pkcs8',
+  });
 }
 
 function publicKeyOf(privateKey: KeyObject): Uint8Array {

@@ -168,7 +168,11 @@ export async function inclusionProof(index: number, size: number, read: NodeRead
 }
 
 /** Consistency proof from `oldSize` to `newSize` leaves, in at most one call to `read`. */
-export async function consistencyProof(oldSize: number, newSize: number, read: NodeReader): Promise<Uint8Array[]> {
+export async function consistencyProof(
+  oldSize: number,
+  newSize: number,
+  read: NodeReader,
+): Promise<Uint8Array[]> {
   const plan = consistencyProofNodes(oldSize, newSize);
   return assembleProof(plan, await readNodes(plan.reads, read));
 }
@@ -193,7 +197,8 @@ export interface CompletedNode extends NodeId {
  */
 export function nodesCompletedByAppend(size: number): CompletedNode[] {
   requireSize(size, 'tree size');
-  if (size + 1 > Number.MAX_SAFE_INTEGER) throw new TreeRangeError('the tree cannot grow past 2^53 - 1 leaves');
+  if (size + 1 > Number.MAX_SAFE_INTEGER)
+    throw new TreeRangeError('the tree cannot grow past 2^53 - 1 leaves');
   const completed: CompletedNode[] = [{ level: 0, index: size, children: null }];
   for (let level = 1; level <= trailingZeros(size + 1); level++) {
     const index = shiftRight(size + 1, level) - 1;
@@ -300,7 +305,7 @@ export function nodeHashFromTile(coordinates: TileCoordinates, rowHashes: readon
     throw new NodeReadError(`tile has ${rowHashes.length} hashes; the node needs ${offset + width}`);
   }
   const span = rowHashes.slice(offset, offset + width);
-  span.forEach((hash, i) => checkHash(hash, `tile hash ${offset + i}`));
+  for (const [i, hash] of span.entries()) checkHash(hash, `tile hash ${offset + i}`);
   return rootFromLeafHashes(span);
 }
 
@@ -345,7 +350,8 @@ function pathSteps(level: number, index: number, size: number): ProofStep[] {
     }
   }
   for (let i = inner; shiftRight(index, i) > 0; i++) {
-    if (bitAt(index, i) === 1) steps.push({ kind: 'node', node: { level: level + i, index: shiftRight(index, i) - 1 } });
+    if (bitAt(index, i) === 1)
+      steps.push({ kind: 'node', node: { level: level + i, index: shiftRight(index, i) - 1 } });
   }
   return steps;
 }
@@ -381,7 +387,8 @@ function checkHashes(nodes: readonly NodeId[], hashes: readonly Uint8Array[]): v
   if (hashes.length !== nodes.length) {
     throw new NodeReadError(`expected ${nodes.length} node hashes, got ${hashes.length}`);
   }
-  hashes.forEach((hash, i) => checkHash(hash, `hash of node (${nodes[i]!.level}, ${nodes[i]!.index})`));
+  for (const [i, hash] of hashes.entries())
+    checkHash(hash, `hash of node (${nodes[i]!.level}, ${nodes[i]!.index})`);
 }
 
 function checkHash(hash: Uint8Array, what: string): void {
@@ -391,7 +398,8 @@ function checkHash(hash: Uint8Array, what: string): void {
 }
 
 function requireSize(value: number, what: string): void {
-  if (!isSafeNonNegativeInteger(value)) throw new TreeRangeError(`${what} must be a non-negative safe integer`);
+  if (!isSafeNonNegativeInteger(value))
+    throw new TreeRangeError(`${what} must be a non-negative safe integer`);
 }
 
 function digest(hash: ReturnType<typeof createHash>): Uint8Array {

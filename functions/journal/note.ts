@@ -4,7 +4,17 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesEqual, concatBytes, fromBase64, hasLoneSurrogate, toBase64, toHex, utf8Decode, utf8Encode } from './bytes.ts';
+import {
+  bytesEqual,
+  concatBytes,
+  fromBase64,
+  hasControlCharacter,
+  hasLoneSurrogate,
+  toBase64,
+  toHex,
+  utf8Decode,
+  utf8Encode,
+} from './bytes.ts';
 
 /** A malformed note or key, or a note that does not verify. */
 export class NoteError extends Error {
@@ -63,8 +73,6 @@ export interface VerifiedNote {
 const SIGNATURE_PREFIX = '\u2014 ';
 const ED25519_PUBLIC_KEY_SIZE = 32;
 const ED25519_SIGNATURE_SIZE = 64;
-// Signed notes may contain no ASCII control character other than newline.
-const FORBIDDEN_CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
 
 /** Key ID of an Ed25519 note key: SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]. */
 export function ed25519KeyId(name: string, publicKey: Uint8Array): Uint8Array {
@@ -101,12 +109,16 @@ export function parseVerifierKey(vkey: string): NoteVerifierKey {
     throw new NoteError('verifier key is not standard padded base64');
   }
   if (key[0] !== ED25519_SIGNATURE_TYPE) {
-    throw new NoteError(`unsupported signature type 0x${toHex(key.slice(0, 1))}: only Ed25519 (0x01) keys are accepted`);
+    throw new NoteError(
+      `unsupported signature type 0x${toHex(key.slice(0, 1))}: only Ed25519 (0x01) keys are accepted`,
+    );
   }
   const publicKey = key.slice(1);
-  if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE) throw new NoteError('Ed25519 public key must be 32 bytes');
+  if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE)
+    throw new NoteError('Ed25519 public key must be 32 bytes');
   const keyId = ed25519KeyId(name, publicKey);
-  if (toHex(keyId) !== idHex.toLowerCase()) throw new NoteError(`verifier key ID ${idHex} does not match its key`);
+  if (toHex(keyId) !== idHex.toLowerCase())
+    throw new NoteError(`verifier key ID ${idHex} does not match its key`);
   return { name, keyId, publicKey };
 }
 
@@ -118,7 +130,8 @@ export function parseVerifierKey(vkey: string): NoteVerifierKey {
 export function formatSignedNote(text: string, signatures: readonly NoteSignature[]): string {
   requireNoteText(text);
   if (signatures.length === 0) throw new NoteError('a signed note needs at least one signature');
-  if (signatures.length > MAX_SIGNATURES) throw new NoteError(`a note carries at most ${MAX_SIGNATURES} signatures`);
+  if (signatures.length > MAX_SIGNATURES)
+    throw new NoteError(`a note carries at most ${MAX_SIGNATURES} signatures`);
   const lines = signatures.map(({ name, keyId, signature }) => {
     requireKeyName(name);
     if (keyId.length !== 4) throw new NoteError('key ID must be 4 bytes');
@@ -145,22 +158,26 @@ export function parseSignedNote(note: Uint8Array | string): SignedNote {
       throw new NoteError('malformed note: not valid UTF-8');
     }
   }
-  if (FORBIDDEN_CONTROL.test(message)) throw new NoteError('malformed note: contains a control character');
+  if (hasControlCharacter(message)) throw new NoteError('malformed note: contains a control character');
   // The text may itself contain blank lines: the signatures start after the last one.
   const split = message.lastIndexOf('\n\n');
   if (split < 0) throw new NoteError('malformed note: no blank line before the signatures');
   const text = message.slice(0, split + 1);
   const block = message.slice(split + 2);
   if (block === '' || !block.endsWith('\n')) {
-    throw new NoteError('malformed note: signature lines must follow the blank line, each ending in a newline');
+    throw new NoteError(
+      'malformed note: signature lines must follow the blank line, each ending in a newline',
+    );
   }
   const lines = block.slice(0, -1).split('\n');
-  if (lines.length > MAX_SIGNATURES) throw new NoteError(`malformed note: more than ${MAX_SIGNATURES} signatures`);
+  if (lines.length > MAX_SIGNATURES)
+    throw new NoteError(`malformed note: more than ${MAX_SIGNATURES} signatures`);
   return { text, signatures: lines.map(parseSignatureLine) };
 }
 
 function parseSignatureLine(line: string): NoteSignature {
-  if (!line.startsWith(SIGNATURE_PREFIX)) throw new NoteError('malformed note: a signature line must start with "— "');
+  if (!line.startsWith(SIGNATURE_PREFIX))
+    throw new NoteError('malformed note: a signature line must start with "— "');
   const rest = line.slice(SIGNATURE_PREFIX.length);
   const space = rest.indexOf(' ');
   const name = rest.slice(0, space < 0 ? rest.length : space);
@@ -187,7 +204,9 @@ export function verifyNote(
   note: SignedNote,
   keys: string | NoteVerifierKey | readonly (string | NoteVerifierKey)[],
 ): VerifiedNote {
-  const list: readonly (string | NoteVerifierKey)[] = Array.isArray(keys) ? keys : [keys as string | NoteVerifierKey];
+  const list: readonly (string | NoteVerifierKey)[] = Array.isArray(keys)
+    ? keys
+    : [keys as string | NoteVerifierKey];
   const trusted = list.map((key) => (typeof key === 'string' ? parseVerifierKey(key) : key));
   const message = utf8Encode(note.text);
   const verified: NoteSignature[] = [];
@@ -197,7 +216,9 @@ export function verifyNote(
     const line = `${signature.name} ${toHex(signature.keyId)} ${toHex(signature.signature)}`;
     if (seen.has(line)) continue;
     seen.add(line);
-    const matches = trusted.filter((key) => key.name === signature.name && bytesEqual(key.keyId, signature.keyId));
+    const matches = trusted.filter(
+      (key) => key.name === signature.name && bytesEqual(key.keyId, signature.keyId),
+    );
     const label = `${signature.name}+${toHex(signature.keyId)}`;
     if (matches.length === 0) {
       unverified.push(signature);
@@ -239,7 +260,9 @@ export async function signNote(text: string, signers: NoteSigner | readonly Note
     }
     const signature = await signer.sign(message);
     if (!ed25519Verifies(signature, message, signer.publicKey)) {
-      throw new NoteError(`signer ${signer.name} returned a signature that does not verify under its public key`);
+      throw new NoteError(
+        `signer ${signer.name} returned a signature that does not verify under its public key`,
+      );
     }
     signatures.push({ name: signer.name, keyId: signer.keyId, signature });
   }
@@ -258,7 +281,7 @@ function ed25519Verifies(signature: Uint8Array, message: Uint8Array, publicKey: 
 
 function requireNoteText(text: string): void {
   if (!text.endsWith('\n')) throw new NoteError('note text must end with a newline');
-  if (FORBIDDEN_CONTROL.test(text)) throw new NoteError('note text must not contain control characters');
+  if (hasControlCharacter(text)) throw new NoteError('note text must not contain control characters');
   if (hasLoneSurrogate(text)) throw new NoteError('note text must not contain lone UTF-16 surrogates');
 }
 
@@ -267,9 +290,11 @@ function isKeyName(name: string): boolean {
 }
 
 function requireKeyName(name: string): void {
-  if (!isKeyName(name)) throw new NoteError(`key name must be non-empty, without spaces or "+": ${JSON.stringify(name)}`);
+  if (!isKeyName(name))
+    throw new NoteError(`key name must be non-empty, without spaces or "+": ${JSON.stringify(name)}`);
 }
 
 function requirePublicKey(publicKey: Uint8Array): void {
-  if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE) throw new NoteError('Ed25519 public key must be 32 bytes');
+  if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE)
+    throw new NoteError('Ed25519 public key must be 32 bytes');
 }

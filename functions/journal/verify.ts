@@ -6,7 +6,15 @@
 // ignore by forgetting to test a boolean.
 
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bitAt, bitLength, isSafeNonNegativeInteger, popCount, shiftRight, trailingZeros, xor } from './bits.ts';
+import {
+  bitAt,
+  bitLength,
+  isSafeNonNegativeInteger,
+  popCount,
+  shiftRight,
+  trailingZeros,
+  xor,
+} from './bits.ts';
 import { bytesEqual } from './bytes.ts';
 
 /** A proof that does not prove what it was checked against, or that is malformed. */
@@ -68,7 +76,9 @@ export function verifyInclusion(
 ): void {
   requireHash(root, 'root');
   if (!bytesEqual(rootFromInclusionProof(leafHash, index, size, proof), root)) {
-    throw new ProofError(`inclusion proof for leaf ${index} does not lead to the root of the tree of size ${size}`);
+    throw new ProofError(
+      `inclusion proof for leaf ${index} does not lead to the root of the tree of size ${size}`,
+    );
   }
 }
 
@@ -90,7 +100,8 @@ export function rootFromConsistencyProof(
   requireCount(oldSize, 'old tree size');
   requireCount(newSize, 'new tree size');
   if (oldSize < 1) throw new ProofError('old tree size must be at least 1: the empty tree needs no proof');
-  if (oldSize > newSize) throw new ProofError(`old tree size ${oldSize} is larger than new tree size ${newSize}`);
+  if (oldSize > newSize)
+    throw new ProofError(`old tree size ${oldSize} is larger than new tree size ${newSize}`);
   requireHash(oldRoot, 'old root');
   requireProofHashes(proof);
   if (oldSize === newSize) {
@@ -163,5 +174,5 @@ function requireHash(hash: Uint8Array, what: string): void {
 }
 
 function requireProofHashes(proof: readonly Uint8Array[]): void {
-  proof.forEach((hash, i) => requireHash(hash, `proof hash ${i}`));
+  for (const [i, hash] of proof.entries()) requireHash(hash, `proof hash ${i}`);
 }
