@@ -68,6 +68,8 @@ async function token(args: string[]): Promise<number> {
     return 2;
   }
   const issuer = await devIssuer(resolve(values['state-dir']));
-  process.stdout.write(`${await issuer.mint({ sub: values.sub ?? `${role}-cli`, roles: [role], npis, ttlSeconds: ttl })}\n`);
+  process.stdout.write(
+    `${await issuer.mint({ sub: values.sub ?? `${role}-cli`, roles: [role], npis, ttlSeconds: ttl })}\n`,
+  );
   return 0;
 }
