@@ -33,7 +33,17 @@ export const journalEntrySchema = z.strictObject({
   /** When it happened, an ISO 8601 instant in UTC (`Z`). */
   at: z.iso.datetime(),
   /** Any JSON object; {@link encodeEntry} rejects values that have no canonical JSON form. */
-  payload: z.record(z.string(), z.unknown()),
+  payload: z.preprocess(
+    (payload, ctx) => {
+      // zod's record copy silently drops an own "__proto__" key, which would journal less than
+      // the caller passed; refuse it instead.
+      if (typeof payload === 'object' && payload !== null && Object.hasOwn(payload, '__proto__')) {
+        ctx.addIssue({ code: 'custom', message: '"__proto__" is not allowed as a payload key' });
+      }
+      return payload;
+    },
+    z.record(z.string(), z.unknown()),
+  ),
 });
 
 /** A journal entry as use cases build it. */

@@ -229,6 +229,7 @@ export interface RightEdge {
  * the store to persist, the new right edge and the new root.
  *
  * @throws NodeReadError when the right edge or a leaf hash is malformed.
+ * @throws TreeRangeError when the size is invalid or the tree would outgrow 2^53 - 1 leaves.
  */
 export function appendLeaves(
   edge: RightEdge,
