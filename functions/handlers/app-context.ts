@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { RuleSetPort } from '#claims/decision.ts';
-import { loadRuleSet } from '#engine/rule-set.ts';
+import { loadRuleSet } from '#engine/loader.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
