@@ -1,0 +1,171 @@
+// Signed checkpoints of the journal (C2SP tlog-checkpoint in a C2SP signed note), stored as
+// `pk=CHECKPOINT, sk=<12-digit size>` in the journal table so the newest is one Query away.
+//
+// The one rule that makes checkpoints worth anything: a log never signs a tree head that is
+// inconsistent with one it signed before. So before signing, the publisher proves the new
+// tree head consistent with the latest stored checkpoint using the portable verifier
+// (verify.ts), which shares no code with the proof builder, and checks that the state's root is
+// the one the stored nodes give. Only then does it sign.
+
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { bytesEqual, fromHex, toHex } from '#journal/bytes.ts';
+import { openCheckpoint, signCheckpoint } from '#journal/checkpoint.ts';
+import { rootAt } from '#journal/merkle.ts';
+import { type NoteSigner, verifierKeyString } from '#journal/note.ts';
+import { verifyConsistency } from '#journal/verify.ts';
+import type { JournalTreeRepository } from './journal-tree.repository.ts';
+
+/** A signed checkpoint as stored. */
+export interface StoredCheckpoint {
+  origin: string;
+  size: number;
+  rootHash: Uint8Array;
+  /** The signed note, exactly as signed (checkpoint body, blank line, signature lines). */
+  note: string;
+}
+
+/** The publisher refused to sign: the tree head is not shown consistent with what was signed before. */
+export class InconsistentCheckpointError extends Error {
+  override name = 'InconsistentCheckpointError';
+}
+
+const PK = 'CHECKPOINT';
+const pad = (size: number) => size.toString().padStart(12, '0');
+
+/** Publishes and reads the journal's signed checkpoints. */
+export class CheckpointsRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly tree: JournalTreeRepository,
+  ) {}
+
+  /**
+   * Signs and stores a checkpoint of the current integrated tree. The new tree head must be
+   * consistent with the latest stored checkpoint (an RFC 9162 consistency proof, checked with
+   * verify.ts) and its root must be the one the stored nodes give; a previous size of 0 is
+   * trivially consistent. When the latest checkpoint already covers this tree, it is returned
+   * as is, without a new signature.
+   *
+   * @throws InconsistentCheckpointError when any of those checks fails; nothing is signed.
+   */
+  async publishCheckpoint(signer: NoteSigner, origin: string): Promise<StoredCheckpoint> {
+    const state = await this.tree.treeState();
+    const previous = await this.latest();
+    const reader = this.tree.nodeReader();
+
+    if (previous) {
+      // The baseline is what the stored note signs, not the item's other attributes: a stored
+      // checkpoint edited in place is no baseline.
+      let baseline: { size: number; rootHash: Uint8Array };
+      try {
+        baseline = openCheckpoint(previous.note, verifierKeyString(signer.name, signer.publicKey), {
+          origin,
+        }).checkpoint;
+      } catch (error: unknown) {
+        throw new InconsistentCheckpointError(
+          `latest checkpoint (size ${previous.size}) does not verify under the signing key: ${message(error)}`,
+        );
+      }
+      if (state.size < baseline.size) {
+        throw new InconsistentCheckpointError(
+          `tree size ${state.size} is smaller than the latest checkpoint's size ${baseline.size}`,
+        );
+      }
+      if (baseline.size > 0) {
+        try {
+          const proof = await this.tree.consistencyProof(baseline.size, state.size);
+          verifyConsistency(baseline.size, state.size, proof, baseline.rootHash, state.root);
+        } catch (error: unknown) {
+          throw new InconsistentCheckpointError(
+            `tree head of size ${state.size} is not consistent with the checkpoint of size ${baseline.size}: ${message(error)}`,
+          );
+        }
+      }
+      if (state.size === baseline.size && bytesEqual(state.root, baseline.rootHash)) return previous;
+    }
+
+    // With no previous checkpoint (or one of size 0) there is no proof to check, so compare the
+    // state's root with the stored nodes' directly: the state item alone is not trusted.
+    let nodesRoot: Uint8Array;
+    try {
+      nodesRoot = await rootAt(state.size, reader);
+    } catch (error: unknown) {
+      throw new InconsistentCheckpointError(
+        `cannot recompute the root of size ${state.size}: ${message(error)}`,
+      );
+    }
+    if (!bytesEqual(nodesRoot, state.root)) {
+      throw new InconsistentCheckpointError(
+        `tree state root at size ${state.size} differs from the root of the stored nodes`,
+      );
+    }
+
+    const note = await signCheckpoint({ origin, size: state.size, rootHash: state.root }, signer);
+    const stored: StoredCheckpoint = { origin, size: state.size, rootHash: state.root, note };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: PK,
+            sk: pad(stored.size),
+            origin,
+            size: stored.size,
+            rootHash: toHex(stored.rootHash),
+            note,
+            publishedAt: new Date().toISOString(),
+          },
+          // Once signed and stored, a checkpoint is never replaced.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error: unknown) {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      // A concurrent publisher stored this size first; the same tree gives the same root.
+      const existing = await this.bySize(stored.size);
+      if (existing && bytesEqual(existing.rootHash, stored.rootHash)) return existing;
+      throw new InconsistentCheckpointError(
+        `a different checkpoint of size ${stored.size} is already stored`,
+      );
+    }
+    return stored;
+  }
+
+  /** The newest stored checkpoint, or null before the first one. */
+  async latest(): Promise<StoredCheckpoint | null> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': PK },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Items?.[0];
+    return item ? fromItem(item) : null;
+  }
+
+  /** The stored checkpoint of tree size `size`, or null. */
+  async bySize(size: number): Promise<StoredCheckpoint | null> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: PK, sk: pad(size) }, ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : null;
+  }
+}
+
+function fromItem(item: Record<string, unknown>): StoredCheckpoint {
+  return {
+    origin: String(item.origin),
+    size: Number(item.size),
+    rootHash: fromHex(String(item.rootHash)),
+    note: String(item.note),
+  };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,313 @@
+// The journal's integrator on DynamoDB: folds sequenced entries into the RFC 9162 Merkle tree
+// and stores its complete subtrees, so any root or proof costs O(log n) reads.
+//
+// Storage shape: one item per complete interior node, `pk=N#<level 2 digits>#<index 16 digits>`,
+// `sk=N`, with `level`, `index` and `hash` (hex), in the journal table. Why nodes and not
+// C2SP tiles as items:
+// - A complete node never changes, so every node item is written once and never rewritten;
+//   tile items would be partial tiles rewritten at growing sizes (up to 8 KB, i.e. 8 WCU, per
+//   rewrite) on every integration batch, which costs more than the ~1 small item per entry
+//   written here.
+// - Each node has its own partition key, so integration writes spread over partitions and
+//   never meet the 1,000 WCU/s per-partition limit.
+// - A proof is one BatchGet of at most 2·log2(n) + 1 keys (≤ 100 for any n < 2^49).
+// - C2SP tile resources can still be served from these items: tileCoordinatesForNode maps
+//   each tile hash to a node.
+// Level 0 is not duplicated: leaf hashes are read from the sequencer's entry items
+// (`pk=E#<12-digit index>`, `leafHash`), which are immutable once sequenced; that halves
+// integration writes. The integrator recomputes each leaf hash from the entry bytes before it
+// folds it, so a stored leaf hash that disagrees with its entry never enters the tree.
+//
+// Crash safety: nodes are written before the tree state, and a node's hash depends only on the
+// immutable entries below it. A crash between the two leaves extra, correct node items; the
+// next run starts again from the old state, rewrites identical nodes and advances the state.
+// The state advances with a conditional write on its previous size, so of two concurrent
+// integrators exactly one moves it; the loser's node writes were identical anyway.
+
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { fromHex, toHex, utf8Encode } from '#journal/bytes.ts';
+import {
+  appendLeaves,
+  consistencyProof as buildConsistencyProof,
+  inclusionProof as buildInclusionProof,
+  EMPTY_ROOT,
+  hashLeaf,
+  type NodeId,
+  NodeReadError,
+  type NodeReader,
+  rootFromRightEdge,
+  type StoredNode,
+  TreeRangeError,
+} from '#journal/merkle.ts';
+import type { JournalRepository } from './journal.repository.ts';
+
+/** The integrated tree: its size, root and right edge (hashes of `rightEdgeNodes(size)`). */
+export interface TreeState {
+  size: number;
+  root: Uint8Array;
+  edge: Uint8Array[];
+}
+
+/** What one {@link JournalTreeRepository.integrate} call did. */
+export interface IntegrationResult {
+  /** Tree state after the call (another integrator's, when this one lost the race). */
+  state: TreeState;
+  /** Entries this call integrated; 0 when there was nothing to do or another integrator won. */
+  integrated: number;
+}
+
+/** Stored data the integrator refuses to build on: a leaf that disagrees with its entry, a gap, a bad state. */
+export class JournalIntegrityError extends Error {
+  override name = 'JournalIntegrityError';
+}
+
+const DEFAULT_MAX_BATCH = 1024;
+const BATCH_GET_LIMIT = 100;
+const BATCH_WRITE_LIMIT = 25;
+const WRITE_CONCURRENCY = 4;
+const STATE_KEY = { pk: 'STATE', sk: 'TREE' };
+
+const entryPk = (index: number) => `E#${index.toString().padStart(12, '0')}`;
+const nodePk = (level: number, index: number) =>
+  `N#${level.toString().padStart(2, '0')}#${index.toString().padStart(16, '0')}`;
+
+/**
+ * Integrator and proof source of the journal's Merkle tree, stored in the journal table.
+ * Integration runs in-process locally and from the table's stream in the cloud; both call
+ * {@link JournalTreeRepository.integrate}.
+ */
+export class JournalTreeRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly journal: JournalRepository,
+  ) {}
+
+  /** The integrated tree's state; the empty tree before the first integration. */
+  async treeState(): Promise<TreeState> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: STATE_KEY, ConsistentRead: true }),
+    );
+    if (!Item) return { size: 0, root: EMPTY_ROOT, edge: [] };
+    return {
+      size: Number(Item.size),
+      root: fromHex(String(Item.root)),
+      edge: ((Item.edge as string[] | undefined) ?? []).map((hash) => fromHex(hash)),
+    };
+  }
+
+  /**
+   * Integrates up to `maxBatch` sequenced entries beyond the tree: reads them, checks each
+   * leaf hash against its entry bytes, writes the nodes they complete, then advances the tree
+   * state conditionally on its previous size. Idempotent and safe to re-run after a crash.
+   *
+   * @throws JournalIntegrityError when an entry is missing or its leaf hash is wrong, or the
+   *   stored state is self-inconsistent.
+   */
+  async integrate(maxBatch: number = DEFAULT_MAX_BATCH): Promise<IntegrationResult> {
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
+      throw new TreeRangeError('maxBatch must be a positive integer');
+    }
+    const state = await this.treeState();
+    // The fold starts from the stored edge, so check it still produces the stored root:
+    // integrating on a tampered or torn edge would bake the damage into every later root.
+    if (toHex(rootFromRightEdge(state.edge)) !== toHex(state.root)) {
+      throw new JournalIntegrityError(
+        `tree state at size ${state.size}: right edge does not fold to the root`,
+      );
+    }
+    const sequenced = await this.journal.size();
+    const count = Math.min(sequenced - state.size, maxBatch);
+    if (count <= 0) return { state, integrated: 0 };
+
+    const indices = Array.from({ length: count }, (_, i) => state.size + i);
+    const entries = await this.journal.entries(indices);
+    const leafHashes = indices.map((index, i) => {
+      const entry = entries[i];
+      if (entry?.index !== index) throw new JournalIntegrityError(`sequenced entry ${index} is missing`);
+      const computed = hashLeaf(utf8Encode(entry.entry));
+      if (toHex(computed) !== entry.leafHash) {
+        throw new JournalIntegrityError(`entry ${index}: stored leaf hash does not match the entry bytes`);
+      }
+      return computed;
+    });
+
+    let folded: ReturnType<typeof appendLeaves>;
+    try {
+      folded = appendLeaves({ size: state.size, hashes: state.edge }, leafHashes);
+    } catch (error: unknown) {
+      if (error instanceof NodeReadError) {
+        throw new JournalIntegrityError(`tree state at size ${state.size} is malformed: ${error.message}`);
+      }
+      throw error;
+    }
+    await this.writeNodes(folded.completed.filter((node) => node.level > 0));
+
+    const next: TreeState = { size: folded.edge.size, root: folded.root, edge: folded.edge.hashes };
+    if (!(await this.advanceState(state.size, next))) return { state: await this.treeState(), integrated: 0 };
+    return { state: next, integrated: count };
+  }
+
+  /**
+   * Integrates until the tree covers every entry sequenced when the call started, in batches
+   * of `maxBatch`. Returns the final state.
+   */
+  async integrateAll(maxBatch: number = DEFAULT_MAX_BATCH): Promise<TreeState> {
+    const target = await this.journal.size();
+    for (;;) {
+      const { state } = await this.integrate(maxBatch);
+      if (state.size >= target) return state;
+    }
+  }
+
+  /**
+   * A merkle.ts {@link NodeReader} over the stored nodes: one BatchGet (plus retries of
+   * unprocessed keys) for up to 100 distinct nodes, which covers any proof. Level-0 nodes are
+   * the entries' leaf hashes.
+   *
+   * @throws NodeReadError when a requested node is not stored.
+   */
+  nodeReader(): NodeReader {
+    return async (nodes: NodeId[]) => {
+      const keyOf = (node: NodeId) =>
+        node.level === 0 ? entryPk(node.index) : nodePk(node.level, node.index);
+      // BatchGet rejects duplicate keys, so ask for each item once.
+      const wanted = [...new Set(nodes.map(keyOf))];
+      const found = new Map<string, Uint8Array>();
+      for (let i = 0; i < wanted.length; i += BATCH_GET_LIMIT) {
+        let keys: Record<string, unknown>[] = wanted
+          .slice(i, i + BATCH_GET_LIMIT)
+          .map((pk) => ({ pk, sk: pk.startsWith('E#') ? 'E' : 'N' }));
+        for (let attempt = 0; keys.length > 0; attempt++) {
+          if (attempt > 0) await backoff(attempt);
+          const out = await this.client.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [this.table]: {
+                  Keys: keys,
+                  ConsistentRead: true,
+                  ProjectionExpression: 'pk, #hash, leafHash',
+                  ExpressionAttributeNames: { '#hash': 'hash' },
+                },
+              },
+            }),
+          );
+          for (const item of out.Responses?.[this.table] ?? []) {
+            const hex = String(String(item.pk).startsWith('E#') ? item.leafHash : item.hash);
+            found.set(String(item.pk), fromHex(hex));
+          }
+          keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+        }
+      }
+      return nodes.map((node) => {
+        const hash = found.get(keyOf(node));
+        if (!hash) throw new NodeReadError(`node (${node.level}, ${node.index}) is not stored`);
+        return hash;
+      });
+    };
+  }
+
+  /**
+   * RFC 9162 inclusion proof of entry `index` in the tree of `size` entries.
+   *
+   * @throws TreeRangeError when `size` exceeds the integrated tree or `index` is outside it.
+   */
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    await this.requireIntegrated(size);
+    return buildInclusionProof(index, size, this.nodeReader());
+  }
+
+  /**
+   * RFC 9162 consistency proof from the tree of `oldSize` entries to the tree of `newSize`.
+   *
+   * @throws TreeRangeError when `newSize` exceeds the integrated tree or the sizes are invalid.
+   */
+  async consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]> {
+    await this.requireIntegrated(newSize);
+    return buildConsistencyProof(oldSize, newSize, this.nodeReader());
+  }
+
+  private async requireIntegrated(size: number): Promise<void> {
+    const state = await this.treeState();
+    if (!Number.isSafeInteger(size) || size < 0 || size > state.size) {
+      throw new TreeRangeError(`tree size ${size} is beyond the integrated tree of size ${state.size}`);
+    }
+  }
+
+  // Plain overwrites are safe: a node's hash is a function of immutable entries, so a re-run
+  // or a concurrent integrator writes the same value.
+  private async writeNodes(nodes: readonly StoredNode[]): Promise<void> {
+    const chunks: StoredNode[][] = [];
+    for (let i = 0; i < nodes.length; i += BATCH_WRITE_LIMIT)
+      chunks.push(nodes.slice(i, i + BATCH_WRITE_LIMIT));
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
+        let requests: NonNullable<
+          ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']
+        >[string] = chunk.map((node) => ({
+          PutRequest: {
+            Item: {
+              pk: nodePk(node.level, node.index),
+              sk: 'N',
+              level: node.level,
+              index: node.index,
+              hash: toHex(node.hash),
+            },
+          },
+        }));
+        for (let attempt = 0; requests.length > 0; attempt++) {
+          if (attempt > 0) await backoff(attempt);
+          const out = await this.client.send(
+            new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
+          );
+          requests = out.UnprocessedItems?.[this.table] ?? [];
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, chunks.length) }, worker));
+  }
+
+  /** Moves the state from `previousSize` to `next`; false when another integrator moved it first. */
+  private async advanceState(previousSize: number, next: TreeState): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: STATE_KEY,
+          UpdateExpression: 'SET #size = :size, #root = :root, #edge = :edge, #at = :at',
+          ConditionExpression: previousSize === 0 ? 'attribute_not_exists(#size)' : '#size = :previous',
+          ExpressionAttributeNames: {
+            '#size': 'size',
+            '#root': 'root',
+            '#edge': 'edge',
+            '#at': 'integratedAt',
+          },
+          ExpressionAttributeValues: {
+            ':size': next.size,
+            ':root': toHex(next.root),
+            ':edge': next.edge.map(toHex),
+            ':at': new Date().toISOString(),
+            ...(previousSize === 0 ? {} : { ':previous': previousSize }),
+          },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
