@@ -11,13 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { httpHandler, json } from '../functions/http/http-handler.ts';
-import { demoClaim } from '../functions/local/demo-seed.ts';
+import { setLogSink } from '../functions/http/logger.ts';
+import { demoClaim, demoMembers } from '../functions/local/demo-seed.ts';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import { startLocalStack } from '../functions/local/local-stack.ts';
 import { createDocumentClient, tableNamesFor } from '../functions/store/dynamo-client.ts';
 import { printTable, runConcurrent, writeResult } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 400);
+setLogSink(() => undefined); // access logs would dominate the output
+// Claims go round-robin to 32 members: one member's accumulators serialize its claims by design.
+const MEMBERS = 32;
 const dynamo = await startDynamoDbLocal();
 const doc = createDocumentClient({ endpoint: dynamo.endpoint });
 const prefix = 'bench-';
@@ -52,7 +56,7 @@ const headers = { authorization: `Bearer ${token}`, 'content-type': 'application
 
 let run = 0;
 async function post(path: string, i: number): Promise<void> {
-  const body = JSON.stringify({ ...demoClaim, claimId: `B${run}-${i}` });
+  const body = JSON.stringify({ ...demoClaim, claimId: `B${run}-${i}`, memberId: `BENCH-${i % MEMBERS}` });
   const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers, body });
   await res.arrayBuffer();
   if (res.status !== 201) throw new Error(`${path} answered ${res.status}`);
