@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { httpHandler, json } from '../functions/http/http-handler.ts';
 import { setLogSink } from '../functions/http/logger.ts';
-import { demoClaim, demoMembers } from '../functions/local/demo-seed.ts';
+import { demoClaim } from '../functions/local/demo-seed.ts';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import { startLocalStack } from '../functions/local/local-stack.ts';
 import { createDocumentClient, tableNamesFor } from '../functions/store/dynamo-client.ts';
