@@ -76,7 +76,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     handlerFor: async (route) => {
       const own = extra.get(route);
       if (own) return own;
-      const module = (await import(/* @vite-ignore */ `../handlers/${route.module}`)) as Record<string, LambdaHandler>;
+      const module = (await import(/* @vite-ignore */ `../handlers/${route.module}`)) as Record<
+        string,
+        LambdaHandler
+      >;
       const handler = module[HANDLER_EXPORT];
       if (!handler) throw new Error(`${route.module} does not export ${HANDLER_EXPORT}`);
       return handler;

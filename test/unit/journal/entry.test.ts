@@ -104,7 +104,10 @@ describe('leafHash', () => {
       docRevision: fc.integer({ min: 1, max: 1_000_000 }),
       actor: fc.record({ sub: fc.string({ minLength: 1 }), role: fc.constantFrom('provider', 'analyst') }),
       at: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
-      payload: fc.dictionary(fc.string().filter((k) => k !== '__proto__'), fc.jsonValue({ maxDepth: 2 })),
+      payload: fc.dictionary(
+        fc.string().filter((k) => k !== '__proto__'),
+        fc.jsonValue({ maxDepth: 2 }),
+      ),
     });
     fc.assert(
       fc.property(entryArb, fc.nat(), (entry, bit) => {

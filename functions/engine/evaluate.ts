@@ -1,0 +1,697 @@
+import type { ClaimSubmission } from '../claims/claim.schema.ts';
+import type {
+  AccumulatorDelta,
+  Adjustment,
+  ClaimFacts,
+  Decision,
+  FraudSignal,
+  LineDecision,
+  Outcome,
+  TraceStep,
+} from '../claims/decision.ts';
+import type { CelEnvironments } from './cel.ts';
+import { inWindow } from './dates.ts';
+import { selectRows } from './decision-table.ts';
+import { RuleEvaluationError } from './errors.ts';
+import type { AccumView, Phase } from './fact-model.ts';
+import {
+  type AccumAmounts,
+  accumView,
+  buildClaimViews,
+  type ClaimViews,
+  coverageOn,
+  coverageView,
+  emptyCoverage,
+  openingAccumulators,
+} from './facts-view.ts';
+import { type CompiledEffect, type CompiledRule, renderTemplate } from './rule-model.ts';
+import { readPath, toPlain } from './trace-values.ts';
+
+/** A loaded, compiled rule set: what evaluation needs and nothing else. */
+export interface RuleProgram {
+  readonly hash: string;
+  readonly fraudThreshold: number;
+  readonly cel: CelEnvironments;
+  readonly rules: Readonly<Record<Phase, readonly CompiledRule[]>>;
+  /** Phases with at least one effective-dated rule (the others skip the date filter). */
+  readonly dated: Readonly<Record<Phase, boolean>>;
+}
+
+/** Pend reason used when an expression fails: the claim waits for a person, never pays. */
+export const ENGINE_ERROR = 'engine-error';
+/** Pend reason when the fraud score reaches the threshold. */
+export const FRAUD_REVIEW = 'fraud-review';
+
+type Ctx = Record<string, unknown>;
+
+interface Denial {
+  adjustment: Omit<Adjustment, 'amountCents'>;
+}
+
+interface Pend {
+  reason: string;
+  rarc?: string | undefined;
+  message: string;
+  ruleId: string;
+}
+
+interface LineState {
+  index: number;
+  charge: number;
+  ctx: Ctx;
+  asOf: string;
+  denial?: Denial;
+  pend?: Pend;
+  allowed?: number;
+  adjustments: Adjustment[];
+  paid: number;
+  coverageKey?: string;
+  add: AccumAmounts;
+}
+
+interface RunResult {
+  fired: boolean;
+  effects: readonly CompiledEffect[];
+  step: TraceStep;
+  context: Ctx;
+}
+
+const describeAdjustment = (a: { group: string; carc: string; rarc?: string | undefined }) =>
+  `${a.group}-${a.carc}${a.rarc ? ` (${a.rarc})` : ''}`;
+
+function asInteger(value: unknown, what: string): number {
+  if (typeof value !== 'bigint') throw new RuleEvaluationError(`${what} must be an int, got ${typeof value}`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RuleEvaluationError(`${what} is out of range: ${value}`);
+  return n;
+}
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
+
+/**
+ * One evaluation of a claim against a program. Never throws: any failure becomes an
+ * engine-error pend with the error in the trace.
+ */
+class Evaluation {
+  private readonly trace: TraceStep[] = [];
+  private readonly signals: FraudSignal[] = [];
+  private readonly claimPends: Pend[] = [];
+  private readonly engineErrors: string[] = [];
+  private claimDenial: Denial | undefined;
+  private readonly running = new Map<
+    string,
+    { coverageId: string; planYear: string; amounts: AccumAmounts }
+  >();
+
+  constructor(
+    private readonly program: RuleProgram,
+    private readonly claim: ClaimSubmission,
+    private readonly facts: ClaimFacts,
+  ) {}
+
+  run(): Decision {
+    const views = buildClaimViews(this.claim, this.facts);
+    const base: Ctx = {
+      claim: views.claim,
+      member: views.memberOn(this.claim.serviceDateFrom),
+      coverages: views.coverages,
+      lines: views.lines,
+      priorLines: views.priorLines,
+      treatments: views.treatments,
+      params: this.program.cel.params,
+    };
+    for (const rule of this.applicable('claim', this.claim.serviceDateFrom)) {
+      const r = this.runRule(rule, base, undefined, this.claim.serviceDateFrom);
+      if (r.fired) this.applyEdit(r, undefined);
+    }
+    const lines = this.claim.lines.map((_, i) => this.lineState(views, base, i));
+    for (const line of lines) {
+      for (const rule of this.applicable('edit', line.asOf)) {
+        const r = this.runRule(rule, line.ctx, line.index + 1, line.asOf);
+        if (r.fired) this.applyEdit(r, line);
+      }
+    }
+    for (const line of lines) {
+      if (this.claimDenial || line.denial || line.pend) continue;
+      this.price(line);
+      if (line.denial || line.pend) continue;
+      this.benefits(line);
+    }
+    return this.finish(lines);
+  }
+
+  private applicable(phase: Phase, asOf: string): readonly CompiledRule[] {
+    const rules = this.program.rules[phase];
+    if (!this.program.dated[phase]) return rules;
+    return rules.filter((r) => inWindow(asOf, r.window.from, r.window.to));
+  }
+
+  private lineState(views: ClaimViews, base: Ctx, index: number): LineState {
+    const line = views.lines[index]!;
+    const date = line.serviceDate;
+    const period = coverageOn(this.facts.coverages, date);
+    const coverage = period ? coverageView(period, date) : emptyCoverage;
+    let accum: AccumView;
+    let coverageKey: string | undefined;
+    if (period) {
+      coverageKey = `${coverage.coverageId}|${coverage.planYear}`;
+      if (!this.running.has(coverageKey)) {
+        this.running.set(coverageKey, {
+          coverageId: coverage.coverageId,
+          planYear: coverage.planYear,
+          amounts: openingAccumulators(this.facts, coverage.coverageId, coverage.planYear),
+        });
+      }
+      accum = accumView(coverage.coverageId, coverage.planYear, this.running.get(coverageKey)!.amounts);
+    } else {
+      accum = accumView('', '', { deductible: 0, outOfPocket: 0, paid: 0, visits: 0 });
+    }
+    const ctx: Ctx = {
+      ...base,
+      member: views.memberOn(date),
+      line,
+      coverage,
+      accum,
+      sameDayLines: views.sameDayLines(index),
+      providerDayLines: views.providerDayLines(index),
+    };
+    const state: LineState = {
+      index,
+      charge: Number(line.chargeCents),
+      ctx,
+      asOf: date,
+      adjustments: [],
+      paid: 0,
+      add: { deductible: 0, outOfPocket: 0, paid: 0, visits: 0 },
+    };
+    if (coverageKey !== undefined) state.coverageKey = coverageKey;
+    return state;
+  }
+
+  /** Evaluates a rule's condition or table; records the trace step. */
+  private runRule(rule: CompiledRule, ctx: Ctx, lineNumber: number | undefined, asOf: string): RunResult {
+    const rt = this.program.cel.runtime;
+    rt.asOf = asOf;
+    rt.calls = [];
+    const step: TraceStep = { ruleId: rule.id, fired: false, facts: {} };
+    if (lineNumber !== undefined) step.lineNumber = lineNumber;
+    let fired = false;
+    let effects: readonly CompiledEffect[] = rule.effects;
+    try {
+      if (rule.table) {
+        const table = rule.table;
+        const values = table.inputs.map((input) => input.expr.evaluate(ctx));
+        table.inputs.forEach((input, i) => {
+          step.facts[input.name] = toPlain(values[i]);
+        });
+        const rows = selectRows(table, values, ctx, asOf);
+        effects = rows.flatMap((r) => r.effects);
+        fired = effects.length > 0;
+        if (rows.length > 0) step.effect = `row ${rows.map((r) => r.number).join(', ')}`;
+      } else if (rule.when) {
+        const v = rule.when.evaluate(ctx);
+        if (typeof v !== 'boolean')
+          throw new RuleEvaluationError(`'when' gave ${typeof v}, not true or false`);
+        fired = v;
+      } else {
+        fired = true;
+      }
+    } catch (error: unknown) {
+      step.error = errorText(error);
+      this.engineErrors.push(`${rule.id}${lineNumber ? ` (line ${lineNumber})` : ''}: ${step.error}`);
+      fired = false;
+    }
+    for (let i = 0; i < rule.paths.length; i++) step.facts[rule.pathKeys[i]!] = readPath(ctx, rule.paths[i]!);
+    const calls = rt.calls;
+    for (let i = 0; i < calls.length; i += 5) {
+      const key = this.program.cel.callKey(
+        calls[i] as string,
+        calls[i + 1] as string,
+        calls[i + 2] as string,
+        calls[i + 3] as string | readonly string[] | undefined,
+      );
+      step.facts[key] = calls[i + 4];
+    }
+    rt.calls = null;
+    step.fired = fired;
+    this.trace.push(step);
+    return { fired, effects, step, context: ctx };
+  }
+
+  private fail(r: RunResult, error: unknown, line: LineState | undefined): void {
+    r.step.error = errorText(error);
+    this.engineErrors.push(`${r.step.ruleId}${line ? ` (line ${line.index + 1})` : ''}: ${r.step.error}`);
+    if (line && !line.pend) {
+      line.pend = {
+        reason: ENGINE_ERROR,
+        message: `Rule ${r.step.ruleId} could not be evaluated`,
+        ruleId: r.step.ruleId,
+      };
+    }
+  }
+
+  private note(r: RunResult, text: string): void {
+    r.step.effect = r.step.effect ? `${r.step.effect}; ${text}` : text;
+  }
+
+  private signal(
+    r: RunResult,
+    e: Extract<CompiledEffect, { kind: 'signal' }>,
+    line: LineState | undefined,
+  ): void {
+    const evidence: Record<string, unknown> = {};
+    if (line) evidence.lineNumber = line.index + 1;
+    for (const [key, expr] of e.evidence) evidence[key] = toPlain(expr.evaluate(r.context));
+    this.signals.push({ signal: e.name, weight: e.weight, ruleId: r.step.ruleId, evidence });
+    this.note(r, `signal ${e.name} (+${e.weight})`);
+  }
+
+  /** Claim and edit phases: deny, pend and signal. */
+  private applyEdit(r: RunResult, line: LineState | undefined): void {
+    try {
+      for (const e of r.effects) {
+        switch (e.kind) {
+          case 'deny': {
+            const adjustment = {
+              group: e.group,
+              carc: e.carc,
+              ...(e.rarc ? { rarc: e.rarc } : {}),
+              ruleId: r.step.ruleId,
+              message: renderTemplate(e.message, r.context),
+            };
+            const first = line ? !line.denial : !this.claimDenial;
+            if (first) {
+              if (line) line.denial = { adjustment };
+              else this.claimDenial = { adjustment };
+            }
+            this.note(r, `deny ${describeAdjustment(e)}${first ? '' : ' (line already denied)'}`);
+            break;
+          }
+          case 'pend': {
+            const pend = {
+              reason: e.reason,
+              rarc: e.rarc,
+              message: renderTemplate(e.message, r.context),
+              ruleId: r.step.ruleId,
+            };
+            if (line) line.pend ??= pend;
+            else this.claimPends.push(pend);
+            this.note(r, `pend ${e.reason}`);
+            break;
+          }
+          case 'signal':
+            this.signal(r, e, line);
+            break;
+          default:
+            throw new RuleEvaluationError(`effect '${e.kind}' cannot be used in this phase`);
+        }
+      }
+    } catch (error: unknown) {
+      this.fail(r, error, line);
+    }
+  }
+
+  /** Price phase: the first rule that allows, denies or pends decides the allowed amount. */
+  private price(line: LineState): void {
+    if (line.coverageKey === undefined) {
+      // A rule set without an eligibility edit could price a line nobody covers; paying it
+      // would have no accumulator to move, so it waits for a person instead.
+      const message = 'no coverage in force on the date of service, and no rule denied the line';
+      this.engineErrors.push(`line ${line.index + 1}: ${message}`);
+      this.trace.push({
+        ruleId: 'engine.price',
+        lineNumber: line.index + 1,
+        fired: true,
+        facts: {},
+        error: message,
+      });
+      line.pend = {
+        reason: ENGINE_ERROR,
+        message: `Line ${line.index + 1}: ${message}`,
+        ruleId: 'engine.price',
+      };
+      return;
+    }
+    for (const rule of this.applicable('price', line.asOf)) {
+      const r = this.runRule(rule, line.ctx, line.index + 1, line.asOf);
+      if (r.step.error) {
+        this.fail(r, r.step.error, line);
+        return;
+      }
+      if (!r.fired) continue;
+      let decided = false;
+      try {
+        for (const e of r.effects) {
+          if (e.kind === 'allow') {
+            const allowed = asInteger(e.amount.evaluate(r.context), 'allowed amount');
+            if (allowed < 0 || allowed > line.charge) {
+              throw new RuleEvaluationError(
+                `allowed amount ${allowed} is outside 0..${line.charge} (the charge)`,
+              );
+            }
+            line.allowed = allowed;
+            const reduction = line.charge - allowed;
+            if (reduction > 0) {
+              line.adjustments.push({
+                group: e.group,
+                carc: e.carc,
+                ...(e.rarc ? { rarc: e.rarc } : {}),
+                amountCents: reduction,
+                ruleId: rule.id,
+                message: renderTemplate(e.message, r.context),
+              });
+            }
+            this.note(r, `allow ${allowed}${reduction > 0 ? `, ${describeAdjustment(e)} ${reduction}` : ''}`);
+            decided = true;
+          } else if (e.kind === 'signal') {
+            this.signal(r, e, line);
+          } else if (e.kind === 'deny' || e.kind === 'pend') {
+            this.applyEdit({ ...r, effects: [e] }, line);
+            decided = true;
+          } else {
+            throw new RuleEvaluationError(`effect '${e.kind}' cannot be used in the price phase`);
+          }
+        }
+      } catch (error: unknown) {
+        this.fail(r, error, line);
+        return;
+      }
+      if (decided) return;
+    }
+    if (line.allowed === undefined && !line.denial && !line.pend) {
+      const message = 'no price rule gave this line an allowed amount';
+      this.engineErrors.push(`line ${line.index + 1}: ${message}`);
+      this.trace.push({
+        ruleId: 'engine.price',
+        lineNumber: line.index + 1,
+        fired: true,
+        facts: {},
+        error: message,
+      });
+      line.pend = {
+        reason: ENGINE_ERROR,
+        message: `Line ${line.index + 1}: ${message}`,
+        ruleId: 'engine.price',
+      };
+    }
+  }
+
+  /** Benefit phase: member cost sharing and limits, with accumulators running across lines. */
+  private benefits(line: LineState): void {
+    const allowed = line.allowed ?? 0;
+    let remaining = allowed;
+    const run = this.running.get(line.coverageKey!)!;
+    const accum = accumView(run.coverageId, run.planYear, run.amounts);
+    line.ctx.accum = accum;
+    line.ctx.allowed = BigInt(allowed);
+    line.ctx.remaining = BigInt(remaining);
+    const priced = line.adjustments.length;
+    const reset = () => {
+      line.adjustments.length = priced;
+      line.add = { deductible: 0, outOfPocket: 0, paid: 0, visits: 0 };
+    };
+    for (const rule of this.applicable('benefit', line.asOf)) {
+      const r = this.runRule(rule, line.ctx, line.index + 1, line.asOf);
+      if (r.step.error) {
+        reset();
+        this.fail(r, r.step.error, line);
+        return;
+      }
+      if (!r.fired) continue;
+      try {
+        for (const e of r.effects) {
+          switch (e.kind) {
+            case 'adjust': {
+              const amount = asInteger(e.amount.evaluate(r.context), 'adjustment amount');
+              if (amount < 0 || amount > remaining) {
+                throw new RuleEvaluationError(
+                  `amount ${amount} is outside 0..${remaining} (what is left to pay)`,
+                );
+              }
+              if (amount > 0) {
+                line.adjustments.push({
+                  group: e.group,
+                  carc: e.carc,
+                  ...(e.rarc ? { rarc: e.rarc } : {}),
+                  amountCents: amount,
+                  ruleId: rule.id,
+                  message: renderTemplate(e.message, r.context),
+                });
+                remaining -= amount;
+                line.ctx.remaining = BigInt(remaining);
+                if (e.accumulate.deductible) {
+                  line.add.deductible += amount;
+                  accum.deductibleMetCents += BigInt(amount);
+                }
+                if (e.accumulate.outOfPocket) {
+                  line.add.outOfPocket += amount;
+                  accum.outOfPocketMetCents += BigInt(amount);
+                }
+              }
+              this.note(r, `${describeAdjustment(e)} ${amount}`);
+              break;
+            }
+            case 'visit':
+              if (line.add.visits === 0) {
+                line.add.visits = 1;
+                accum.visits += 1n;
+              }
+              this.note(r, 'visit +1');
+              break;
+            case 'signal':
+              this.signal(r, e, line);
+              break;
+            case 'deny':
+            case 'pend':
+              reset();
+              this.applyEdit({ ...r, effects: [e] }, line);
+              return;
+            default:
+              throw new RuleEvaluationError(`effect '${e.kind}' cannot be used in the benefit phase`);
+          }
+        }
+      } catch (error: unknown) {
+        reset();
+        this.fail(r, error, line);
+        return;
+      }
+    }
+    line.paid = remaining;
+    line.add.paid = remaining;
+    // Later lines on the same coverage and plan year see this line's amounts.
+    run.amounts.deductible += line.add.deductible;
+    run.amounts.outOfPocket += line.add.outOfPocket;
+    run.amounts.paid += line.add.paid;
+    run.amounts.visits += line.add.visits;
+  }
+
+  private finish(lines: LineState[]): Decision {
+    const score = fraudScore(this.signals);
+    const threshold = this.program.fraudThreshold;
+    const reasons = new Map<string, string>();
+    const lineResults: LineDecision[] = lines.map((line) => {
+      const n = line.index + 1;
+      const denial = this.claimDenial ?? line.denial;
+      if (denial) return this.deniedLine(n, line.charge, denial);
+      if (line.pend) return pendedLine(n, line.charge, line.pend);
+      return {
+        lineNumber: n,
+        status: 'approved',
+        chargeCents: line.charge,
+        allowedCents: line.allowed ?? 0,
+        paidCents: line.paid,
+        memberResponsibilityCents: sumPr(line.adjustments),
+        adjustments: line.adjustments,
+      };
+    });
+    const pendReasons: Pend[] = [...this.claimPends];
+    if (this.engineErrors.length > 0) {
+      pendReasons.push({
+        reason: ENGINE_ERROR,
+        message: 'A rule could not be evaluated on this claim; it waits for review',
+        ruleId: 'engine',
+      });
+    }
+    if (score >= threshold && this.signals.length > 0) {
+      pendReasons.push({
+        reason: FRAUD_REVIEW,
+        message: 'Claim selected for review',
+        ruleId: 'engine.fraud',
+      });
+    }
+    for (const l of lineResults) {
+      for (const a of l.adjustments) {
+        if (l.status === 'denied') reasons.set(`${a.group}-${a.carc}`, a.message);
+      }
+    }
+    for (const l of lines)
+      if (l.pend && !this.claimDenial && !l.denial) reasons.set(l.pend.reason, l.pend.message);
+    const pended = pendReasons.length > 0 || lineResults.some((l) => l.status === 'pended');
+    for (const p of pendReasons) if (!reasons.has(p.reason)) reasons.set(p.reason, p.message);
+    let outcome: Outcome;
+    let finalLines = lineResults;
+    if (pended) {
+      outcome = 'pended';
+      const why = pendReasons[0] ?? lines.find((l) => l.pend)?.pend;
+      finalLines = lineResults.map((l) =>
+        l.status === 'approved'
+          ? pendedLine(l.lineNumber, l.chargeCents, {
+              reason: why?.reason ?? 'review',
+              message: `Claim pended for review: ${why?.message ?? 'see other lines'}`,
+              ruleId: why?.ruleId ?? 'engine',
+            })
+          : l,
+      );
+    } else if (lineResults.every((l) => l.status === 'denied')) outcome = 'denied';
+    else if (lineResults.some((l) => l.status === 'denied')) outcome = 'partially_approved';
+    else outcome = 'approved';
+    this.trace.push({
+      ruleId: 'engine.outcome',
+      fired: true,
+      facts: {
+        fraudScore: score,
+        fraudThreshold: threshold,
+        engineErrors: this.engineErrors,
+        lineStatuses: finalLines.map((l) => l.status),
+      },
+      effect: outcome,
+    });
+    const accumulatorDeltas = pended ? [] : this.deltas(lines, finalLines);
+    const totals = { chargeCents: 0, allowedCents: 0, paidCents: 0, memberResponsibilityCents: 0 };
+    for (const l of finalLines) {
+      totals.chargeCents += l.chargeCents;
+      totals.allowedCents += l.allowedCents;
+      totals.paidCents += l.paidCents;
+      totals.memberResponsibilityCents += l.memberResponsibilityCents;
+    }
+    return {
+      outcome,
+      ruleSetHash: this.program.hash,
+      lines: finalLines,
+      totals,
+      reasons: [...reasons].map(([code, message]) => ({ code, message })),
+      fraud: { score, threshold, signals: this.signals },
+      accumulatorDeltas,
+      trace: this.trace,
+    };
+  }
+
+  private deniedLine(n: number, charge: number, denial: Denial): LineDecision {
+    const adjustment: Adjustment = { ...denial.adjustment, amountCents: charge };
+    return {
+      lineNumber: n,
+      status: 'denied',
+      chargeCents: charge,
+      allowedCents: 0,
+      paidCents: 0,
+      memberResponsibilityCents: adjustment.group === 'PR' ? charge : 0,
+      adjustments: charge > 0 ? [adjustment] : [],
+    };
+  }
+
+  private deltas(lines: LineState[], results: LineDecision[]): AccumulatorDelta[] {
+    const byKey = new Map<string, AccumulatorDelta>();
+    lines.forEach((line, i) => {
+      if (results[i]?.status !== 'approved' || line.coverageKey === undefined) return;
+      const run = this.running.get(line.coverageKey)!;
+      let d = byKey.get(line.coverageKey);
+      if (!d) {
+        d = {
+          coverageId: run.coverageId,
+          planYear: run.planYear,
+          deductibleCents: 0,
+          outOfPocketCents: 0,
+          paidCents: 0,
+          visits: 0,
+        };
+        byKey.set(line.coverageKey, d);
+      }
+      d.deductibleCents += line.add.deductible;
+      d.outOfPocketCents += line.add.outOfPocket;
+      d.paidCents += line.add.paid;
+      d.visits += line.add.visits;
+    });
+    return [...byKey.values()];
+  }
+}
+
+function sumPr(adjustments: readonly Adjustment[]): number {
+  let total = 0;
+  for (const a of adjustments) if (a.group === 'PR') total += a.amountCents;
+  return total;
+}
+
+function pendedLine(n: number, charge: number, pend: Pend): LineDecision {
+  return {
+    lineNumber: n,
+    status: 'pended',
+    chargeCents: charge,
+    allowedCents: 0,
+    paidCents: 0,
+    memberResponsibilityCents: 0,
+    // CARC 133: disposition pending further review. It carries the whole charge so that
+    // charge = paid + adjustments holds on every line, pended or not.
+    adjustments:
+      charge > 0
+        ? [
+            {
+              group: 'OA',
+              carc: '133',
+              ...(pend.rarc ? { rarc: pend.rarc } : {}),
+              amountCents: charge,
+              ruleId: pend.ruleId,
+              message: pend.message,
+            },
+          ]
+        : [],
+  };
+}
+
+/** Sum of the weights of distinct signals (a signal firing on many lines counts once, at its highest weight). */
+export function fraudScore(signals: readonly FraudSignal[]): number {
+  const best = new Map<string, number>();
+  for (const s of signals) best.set(s.signal, Math.max(best.get(s.signal) ?? 0, s.weight));
+  let score = 0;
+  for (const w of best.values()) score += w;
+  return score;
+}
+
+/**
+ * Evaluates a claim. Pure and total: the same (claim, facts, program) always gives the same
+ * decision, and no input makes it throw — a failure pends the claim with the error traced.
+ */
+export function evaluateClaim(program: RuleProgram, claim: ClaimSubmission, facts: ClaimFacts): Decision {
+  try {
+    return new Evaluation(program, claim, facts).run();
+  } catch (error: unknown) {
+    return failedDecision(program, claim, errorText(error));
+  } finally {
+    program.cel.runtime.calls = null;
+  }
+}
+
+/** The decision when evaluation itself broke: every line pended, nothing paid or accumulated. */
+function failedDecision(program: RuleProgram, claim: ClaimSubmission, message: string): Decision {
+  const rawLines: unknown[] = Array.isArray(claim?.lines) ? claim.lines : [];
+  const lines = rawLines.map((raw, i) => {
+    const charge = (raw as { chargeCents?: unknown } | null)?.chargeCents;
+    const cents = typeof charge === 'number' && Number.isSafeInteger(charge) && charge >= 0 ? charge : 0;
+    return pendedLine(i + 1, cents, {
+      reason: ENGINE_ERROR,
+      message: 'The claim could not be evaluated; it waits for review',
+      ruleId: 'engine',
+    });
+  });
+  const chargeCents = lines.reduce((s, l) => s + l.chargeCents, 0);
+  return {
+    outcome: 'pended',
+    ruleSetHash: program.hash,
+    lines,
+    totals: { chargeCents, allowedCents: 0, paidCents: 0, memberResponsibilityCents: 0 },
+    reasons: [{ code: ENGINE_ERROR, message: 'The claim could not be evaluated; it waits for review' }],
+    fraud: { score: 0, threshold: program.fraudThreshold, signals: [] },
+    accumulatorDeltas: [],
+    trace: [{ ruleId: 'engine', fired: true, facts: {}, error: message }],
+  };
+}

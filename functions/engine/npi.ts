@@ -1,0 +1,22 @@
+/**
+ * NPI check digit: the Luhn formula over the first nine digits prefixed with the card issuer
+ * identifier 80840, as the NPI standard (45 CFR 162.406) specifies. Adding the prefix's fixed
+ * contribution (24) is equivalent; we prefix literally so the code reads like the standard.
+ */
+export function npiCheckDigitValid(npi: string): boolean {
+  if (!/^\d{10}$/.test(npi)) return false;
+  const digits = `80840${npi.slice(0, 9)}`;
+  let sum = 0;
+  // Double every second digit counting from the right of the payload (the check digit is
+  // excluded, so the rightmost payload digit is doubled).
+  for (let i = digits.length - 1, double = true; i >= 0; i--, double = !double) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  const check = (10 - (sum % 10)) % 10;
+  return check === npi.charCodeAt(9) - 48;
+}

@@ -1,0 +1,92 @@
+import type { ClaimSubmission } from '../claims/claim.schema.ts';
+import type { ClaimFacts, Decision, RuleSetPort } from '../claims/decision.ts';
+import type { CelEnvironments } from './cel.ts';
+import type { RuleSetIssue } from './errors.ts';
+import { evaluateClaim, type RuleProgram } from './evaluate.ts';
+import type { Phase } from './fact-model.ts';
+import type { CompiledRule } from './rule-model.ts';
+import type { ReferenceTable, TableKind } from './tables.ts';
+
+/** What `rules check` and `rules explain` show about a rule. */
+export interface RuleSummary {
+  id: string;
+  description: string;
+  phase: Phase;
+  file: string;
+  line: number;
+  kind: 'rule' | 'table';
+  effective: { from?: string | undefined; to?: string | undefined };
+}
+
+export interface TableSummary {
+  name: string;
+  kind: TableKind;
+  entries: number;
+}
+
+export interface RuleSetInit {
+  hash: string;
+  name: string;
+  version: string;
+  description: string;
+  fraudThreshold: number;
+  cel: CelEnvironments;
+  rules: Record<Phase, CompiledRule[]>;
+  tables: ReferenceTable[];
+  files: string[];
+  warnings: RuleSetIssue[];
+}
+
+/**
+ * A loaded, compiled rule set. `evaluate` is a pure function of (claim, facts): no clock,
+ * randomness or I/O, and it never throws. Identified by `hash`, which every decision records.
+ */
+export class RuleSet implements RuleSetPort {
+  readonly hash: string;
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly fraudThreshold: number;
+  /** Files that make up the set (and its hash), sorted. */
+  readonly files: readonly string[];
+  /** Problems that do not stop the set loading (unreferenced files, tables not analysable). */
+  readonly warnings: readonly RuleSetIssue[];
+  readonly rules: readonly RuleSummary[];
+  readonly tables: readonly TableSummary[];
+  private readonly program: RuleProgram;
+
+  constructor(init: RuleSetInit) {
+    this.hash = init.hash;
+    this.name = init.name;
+    this.version = init.version;
+    this.description = init.description;
+    this.fraudThreshold = init.fraudThreshold;
+    this.files = init.files;
+    this.warnings = init.warnings;
+    const dated = (phase: Phase) =>
+      init.rules[phase].some((r) => r.window.from !== undefined || r.window.to !== undefined);
+    this.program = {
+      hash: init.hash,
+      fraudThreshold: init.fraudThreshold,
+      cel: init.cel,
+      rules: init.rules,
+      dated: { claim: dated('claim'), edit: dated('edit'), price: dated('price'), benefit: dated('benefit') },
+    };
+    this.rules = (['claim', 'edit', 'price', 'benefit'] as const).flatMap((phase) =>
+      init.rules[phase].map((r) => ({
+        id: r.id,
+        description: r.description,
+        phase,
+        file: r.source.file,
+        line: r.source.line,
+        kind: r.table ? ('table' as const) : ('rule' as const),
+        effective: { from: r.window.from, to: r.window.to },
+      })),
+    );
+    this.tables = init.tables.map((t) => ({ name: t.name, kind: t.kind, entries: t.size }));
+  }
+
+  evaluate(claim: ClaimSubmission, facts: ClaimFacts): Decision {
+    return evaluateClaim(this.program, claim, facts);
+  }
+}

@@ -1,0 +1,140 @@
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, Scalar } from 'yaml';
+import type { z } from 'zod';
+import type { RuleSetIssue } from './errors.ts';
+
+type Path = readonly PropertyKey[];
+
+/**
+ * A YAML file kept with its source positions, so every later problem (schema, CEL, table)
+ * can be reported at the file, line and column an analyst edits.
+ */
+export class YamlSource {
+  readonly doc: Document;
+  private readonly lines = new LineCounter();
+
+  constructor(
+    readonly path: string,
+    readonly text: string,
+  ) {
+    // uniqueKeys: a repeated key silently overriding the first is a classic rule-file bug.
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: true, uniqueKeys: true });
+  }
+
+  /** YAML syntax errors, located. */
+  syntaxIssues(): RuleSetIssue[] {
+    return [...this.doc.errors, ...this.doc.warnings].map((e) => {
+      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      return {
+        file: this.path,
+        line: pos.line,
+        column: pos.col,
+        message: e.message.split('\n')[0] ?? e.code,
+      };
+    });
+  }
+
+  toJS(): unknown {
+    return this.doc.toJS({ maxAliasCount: 100 });
+  }
+
+  private position(offset: number): { line: number; column: number } {
+    const p = this.lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+
+  /** Where the node at `path` starts; falls back to the nearest ancestor that exists. */
+  at(path: Path): { line: number; column: number } {
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) return this.position(node.range[0]);
+    }
+    return { line: 1, column: 1 };
+  }
+
+  /** Where key `key` of the mapping at `path` is written. */
+  atKey(path: Path, key: string): { line: number; column: number } {
+    const node = path.length === 0 ? this.doc.contents : this.doc.getIn(path as unknown[], true);
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (isScalar(pair.key) && pair.key.value === key && pair.key.range)
+          return this.position(pair.key.range[0]);
+      }
+    }
+    return this.at(path);
+  }
+
+  issue(path: Path, message: string): RuleSetIssue {
+    return { file: this.path, ...this.at(path), message };
+  }
+
+  /**
+   * Position of character `offset` of the string value at `path`. Block scalars keep the
+   * expression's lines, so the error line is found by searching the source for that line's
+   * text; quoted and plain one-liners map by offset.
+   */
+  inScalar(path: Path, offset: number): { line: number; column: number } {
+    const node = this.doc.getIn(path as unknown[], true);
+    if (!isScalar(node) || !node.range || typeof node.value !== 'string') return this.at(path);
+    const value = node.value;
+    const [start, end] = node.range;
+    const raw = this.text.slice(start, end);
+    // An error at the very end (unclosed bracket) is shown at the expression's last character.
+    offset = Math.max(0, Math.min(offset, value.trimEnd().length - 1));
+    if (node.type === Scalar.PLAIN && !value.includes('\n') && !raw.includes('\n')) {
+      return this.position(start + offset);
+    }
+    if ((node.type === Scalar.QUOTE_SINGLE || node.type === Scalar.QUOTE_DOUBLE) && !raw.includes('\n')) {
+      // Escapes shift offsets; exact when the expression has none, close otherwise.
+      return this.position(start + 1 + Math.min(offset, raw.length - 2));
+    }
+    const lineStart = value.lastIndexOf('\n', offset - 1) + 1;
+    const lineEnd = value.indexOf('\n', offset);
+    const line = value.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
+    const indent = line.length - line.trimStart().length;
+    const at = line.trim() ? raw.indexOf(line.trim()) : -1;
+    if (at < 0) return this.position(start);
+    return this.position(start + at + Math.max(0, offset - lineStart - indent));
+  }
+
+  /** Turns zod issues into located, plain-language issues. */
+  zodIssues(error: z.ZodError, base: Path = []): RuleSetIssue[] {
+    return error.issues.map((issue) => {
+      const path = [...base, ...issue.path];
+      const where = describePath(path);
+      if (issue.code === 'unrecognized_keys') {
+        const key = issue.keys[0] ?? '';
+        return {
+          file: this.path,
+          ...this.atKey(path, key),
+          message: `${where}unknown key '${issue.keys.join("', '")}'`,
+        };
+      }
+      return { file: this.path, ...this.at(path), message: `${where}${plainMessage(issue)}` };
+    });
+  }
+}
+
+function describePath(path: Path): string {
+  if (path.length === 0) return '';
+  const text = path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+    .join('');
+  return `${text}: `;
+}
+
+function plainMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined
+        ? `is required (${issue.expected})`
+        : `must be ${article(issue.expected)}`;
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map((v) => String(v)).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
