@@ -1,4 +1,5 @@
 import { type ASTNode, Environment } from '@marcbachmann/cel-js';
+import { compileClosure } from './cel-closure.ts';
 import { ageOn, daysBetween } from './dates.ts';
 import { RuleEvaluationError } from './errors.ts';
 import { type CelFields, factTypes, type Phase, phases, phaseVariables } from './fact-model.ts';
@@ -19,21 +20,41 @@ import type { ReferenceTable, TableKind } from './tables.ts';
  */
 export interface CelRuntime {
   asOf: string;
-  /** Lookups made by the running rule, as flat (fn, table, a, b, result) quintuples. */
-  calls: unknown[] | null;
+  /** True while a decision is being evaluated (lookups are then recorded for the trace). */
+  tracing: boolean;
+  /**
+   * Lookups of the rule being evaluated (its condition's, amounts', messages'), as trace text;
+   * the engine moves them into the rule's trace step.
+   */
+  lookups: string[] | undefined;
 }
 
 /** A compiled expression: callable on a context object, with what it reads for the trace. */
 export interface CompiledExpression {
   readonly source: string;
   readonly type: string;
-  /** Field paths rooted at a fact variable, e.g. ['coverage', 'benefits', 'deductibleCents']. */
-  readonly paths: readonly (readonly string[])[];
+  /** Facts it reads, e.g. ['coverage', 'benefits', 'deductibleCents'], for the trace. */
+  readonly reads: readonly FactRead[];
   /** Names of the reference tables it looks up. */
   readonly tables: readonly string[];
   /** Variables it reads besides `it` (decision-table cells that read only `it` are analysable). */
   readonly readsContext: boolean;
   evaluate(context: object): unknown;
+  /** The same expression on cel-js's own evaluator: the reference the closures are tested against. */
+  evaluateReference(context: object): unknown;
+  /** True when `evaluate` runs compiled closures rather than cel-js's evaluator. */
+  readonly compiled: boolean;
+}
+
+/**
+ * A fact an expression reads: a path rooted at a fact variable, and for a list it only
+ * iterates, the element fields it looks at (absent: the whole value).
+ */
+export interface FactRead {
+  readonly path: readonly string[];
+  readonly fields?: readonly (readonly string[])[];
+  /** Identifies the projection (`fields`), for caching the list as projected. */
+  readonly fieldsKey?: string;
 }
 
 /** Why an expression did not compile; `offset` is a 0-based index into the source. */
@@ -55,6 +76,12 @@ const tableFunctions: Record<string, { kind: TableKind; signature: string }> = {
 };
 
 const iterationMacros = new Set(['all', 'exists', 'exists_one', 'map', 'filter', 'bind']);
+
+/** Where function definitions go: a cel-js Environment, or the recorder that feeds them to all. */
+interface FunctionSink {
+  // biome-ignore lint/suspicious/noExplicitAny: handlers take the typed values their signature declares.
+  registerFunction(signature: string, handler: (...args: any[]) => unknown): FunctionSink;
+}
 
 /** Parameter values from the manifest, typed for CEL. */
 export type ParamValue = bigint | number | string | boolean;
@@ -80,7 +107,7 @@ const moreOf = (a: bigint, b: bigint) => (a > b ? a : b);
  * phase has) plus, lazily, decision-table cell environments that add `it`.
  */
 export class CelEnvironments {
-  readonly runtime: CelRuntime = { asOf: '', calls: null };
+  readonly runtime: CelRuntime = { asOf: '', tracing: false, lookups: undefined };
   readonly params: object;
   private readonly envs = new Map<Phase, Environment>();
   private readonly cellEnvs = new Map<string, Environment>();
@@ -98,17 +125,37 @@ export class CelEnvironments {
       Object.defineProperty(params, name, { value, enumerable: true });
     }
     this.params = params;
+    const recorded: { signature: string; handler: (...args: never[]) => unknown }[] = [];
+    const recorder: FunctionSink = {
+      registerFunction(signature, handler) {
+        recorded.push({ signature, handler });
+        return recorder;
+      },
+    };
+    this.defineFunctions(recorder);
+    for (const { signature, handler } of recorded) {
+      const name = signature.slice(0, signature.indexOf('('));
+      const params = signature.slice(signature.indexOf('(') + 1, signature.indexOf(')')).trim();
+      this.functionTable.set(`${name}/${params === '' ? 0 : params.split(',').length}`, handler);
+    }
+    this.messageTypes = new Set([...factTypes.map((t) => t.name), 'Params']);
     for (const phase of phases) {
       const env = new Environment({ limits: { maxAstNodes: 5_000, maxDepth: 64 } });
       for (const type of factTypes) env.registerType(type.name, { ctor: type.ctor, fields: type.fields });
       env.registerType('Params', { ctor: Params, fields: paramFields });
       for (const [name, type] of Object.entries(phaseVariables[phase])) env.registerVariable(name, type);
-      this.registerFunctions(env);
+      for (const { signature, handler } of recorded) env.registerFunction(signature, handler);
       this.envs.set(phase, env);
     }
   }
 
-  private registerFunctions(env: Environment): void {
+  /** The engine's functions by `name/arity`, for the closure compiler. */
+  private readonly functionTable = new Map<string, (...args: never[]) => unknown>();
+  private readonly messageTypes: ReadonlySet<string>;
+  /** False to evaluate every expression with cel-js's own evaluator (tests compare the two). */
+  useClosures = true;
+
+  private defineFunctions(env: FunctionSink): void {
     env
       .registerFunction('min(int, int): int', lessOf)
       .registerFunction('min(int, int, int): int', (a: bigint, b: bigint, c: bigint) =>
@@ -130,76 +177,132 @@ export class CelEnvironments {
       )
       .registerFunction('ageOn(string, string): int', (a: string, b: string) => BigInt(ageOn(a, b)))
       .registerFunction('npiValid(string): bool', (npi: string) => npiCheckDigitValid(npi));
-    const rt = this.runtime;
-    const table = (name: string): ReferenceTable => {
-      const t = this.tables.get(name);
-      // Names are checked at load time; this guards expressions built outside the loader.
-      if (!t) throw new RuleEvaluationError(`no table named '${name}'`);
-      return t;
-    };
-    // Lookups are logged as flat (fn, table, a, b, result) quintuples: cheaper than building
-    // the trace key now, and most keys repeat, so `callKey` memoises them later.
-    const log = (
-      fn: string,
-      t: string,
-      a: string,
-      b: string | readonly string[] | undefined,
-      result: unknown,
-    ) => {
-      rt.calls?.push(fn, t, a, b, result);
-      return result;
-    };
-    env
-      .registerFunction(tableFunctions.inList!.signature, (t: string, code: string) =>
-        log('inList', t, code, undefined, table(t).inList(code, rt.asOf)),
-      )
-      .registerFunction(tableFunctions.codeValue!.signature, (t: string, code: string) =>
-        BigInt(log('codeValue', t, code, undefined, table(t).codeValue(code, rt.asOf)) as number),
-      )
-      .registerFunction(tableFunctions.hasFee!.signature, (t: string, code: string, mods: string[]) =>
-        log('hasFee', t, code, mods, table(t).fee(code, mods, rt.asOf) !== undefined),
-      )
-      .registerFunction(tableFunctions.fee!.signature, (t: string, code: string, mods: string[]) => {
-        const cents = table(t).fee(code, mods, rt.asOf);
-        log('fee', t, code, mods, cents ?? null);
-        if (cents === undefined) {
-          throw new RuleEvaluationError(`fee schedule '${t}' has no amount for ${code} on ${rt.asOf}`);
-        }
-        return BigInt(cents);
-      })
-      .registerFunction(tableFunctions.ptp!.signature, (t: string, c1: string, c2: string) => {
-        const edit = table(t).ptp(c1, c2, rt.asOf);
-        return BigInt(log('ptp', t, c1, c2, edit ? edit.modifierIndicator : -1) as number);
-      })
-      .registerFunction(tableFunctions.hasMue!.signature, (t: string, code: string) =>
-        log('hasMue', t, code, undefined, table(t).mue(code, rt.asOf) !== undefined),
-      )
-      .registerFunction(tableFunctions.mue!.signature, (t: string, code: string) => {
-        const max = table(t).mue(code, rt.asOf);
-        log('mue', t, code, undefined, max ?? null);
-        if (max === undefined) throw new RuleEvaluationError(`MUE table '${t}' has no limit for ${code}`);
-        return BigInt(max);
-      })
-      .registerFunction(tableFunctions.excluded!.signature, (t: string, npi: string) =>
-        log('excluded', t, npi, undefined, table(t).excluded(npi, rt.asOf)),
+    // The table functions, by name: table name first, then the lookup's own arguments. Each
+    // call goes through a function bound to its table (see `bound`).
+    for (const fn of Object.keys(tableFunctions)) {
+      env.registerFunction(tableFunctions[fn]!.signature, (t: string, ...args: never[]) =>
+        this.bound(fn, t)(...args),
       );
+    }
   }
 
-  private readonly keys = new Map<string, string>();
+  private readonly boundFunctions = new Map<string, (...args: never[]) => unknown>();
 
-  /** The trace key of a logged lookup, e.g. `ptp('ncci-ptp', '20610', '99213')`. */
-  callKey(fn: string, t: string, a: string, b: string | readonly string[] | undefined): string {
-    const b2 =
-      b === undefined ? '' : typeof b === 'string' ? `'${b}'` : `[${b.map((m) => `'${m}'`).join(', ')}]`;
-    const memo = `${fn}\u0000${t}\u0000${a}\u0000${b2}`;
-    let key = this.keys.get(memo);
-    if (key === undefined) {
-      key = `${fn}('${t}', '${a}'${b === undefined ? '' : `, ${b2}`})`;
-      // Bounded so a long-lived Lambda seeing endless new codes does not grow without limit.
-      if (this.keys.size > 50_000) this.keys.clear();
-      this.keys.set(memo, key);
+  /**
+   * A table function bound to one table: resolves the table once and memoises the trace text
+   * of each lookup (`ptp('ncci-ptp', '20610', '99213') = 1`), which repeats claim after claim.
+   * The closure compiler binds call sites with a literal table name directly.
+   */
+  bound(fn: string, t: string): (...args: never[]) => unknown {
+    const key = `${fn}\u0000${t}`;
+    let f = this.boundFunctions.get(key);
+    if (f) return f;
+    const table = this.tables.get(t);
+    const rt = this.runtime;
+    // Trace texts memoised by argument, then result: Map<a, Map<b | '', Map<result, text>>>.
+    const texts = new Map<string, Map<string, Map<unknown, string>>>();
+    const log = (a: string, b: string | undefined, mods: readonly string[] | undefined, result: unknown) => {
+      const second = b ?? (mods === undefined || mods.length === 0 ? '' : mods.join('|'));
+      let byA = texts.get(a);
+      if (!byA) {
+        // Bounded so a long-lived Lambda seeing endless new codes does not grow without limit.
+        if (texts.size > 20_000) texts.clear();
+        byA = new Map();
+        texts.set(a, byA);
+      }
+      let byResult = byA.get(second);
+      if (!byResult) {
+        byResult = new Map();
+        byA.set(second, byResult);
+      }
+      let text = byResult.get(result);
+      if (text === undefined) {
+        const shown = [`'${a}'`];
+        if (b !== undefined) shown.push(`'${b}'`);
+        if (mods !== undefined) shown.push(`[${mods.map((m) => `'${m}'`).join(', ')}]`);
+        text = `${fn}('${t}', ${shown.join(', ')}) = ${result === null ? 'none' : String(result)}`;
+        byResult.set(result, text);
+      }
+      const seen = rt.lookups;
+      if (seen === undefined) rt.lookups = [text];
+      else if (!seen.includes(text)) seen.push(text);
+    };
+    if (!table) {
+      // Names are checked at load time; this guards expressions built outside the loader.
+      f = () => {
+        throw new RuleEvaluationError(`no table named '${t}'`);
+      };
+    } else {
+      switch (fn) {
+        case 'inList':
+          f = (code: string) => {
+            const r = table.inList(code, rt.asOf);
+            if (rt.tracing) log(code, undefined, undefined, r);
+            return r;
+          };
+          break;
+        case 'codeValue':
+          f = (code: string) => {
+            const r = table.codeValue(code, rt.asOf);
+            if (rt.tracing) log(code, undefined, undefined, r);
+            return BigInt(r);
+          };
+          break;
+        case 'hasFee':
+          f = (code: string, mods: string[]) => {
+            const r = table.fee(code, mods, rt.asOf) !== undefined;
+            if (rt.tracing) log(code, undefined, mods, r);
+            return r;
+          };
+          break;
+        case 'fee':
+          f = (code: string, mods: string[]) => {
+            const cents = table.fee(code, mods, rt.asOf);
+            if (rt.tracing) log(code, undefined, mods, cents ?? null);
+            if (cents === undefined) {
+              throw new RuleEvaluationError(`fee schedule '${t}' has no amount for ${code} on ${rt.asOf}`);
+            }
+            return BigInt(cents);
+          };
+          break;
+        case 'ptp':
+          f = (c1: string, c2: string) => {
+            const edit = table.ptp(c1, c2, rt.asOf);
+            const r = edit ? edit.modifierIndicator : -1;
+            if (rt.tracing) log(c1, c2, undefined, r);
+            return BigInt(r);
+          };
+          break;
+        case 'hasMue':
+          f = (code: string) => {
+            const r = table.mue(code, rt.asOf) !== undefined;
+            if (rt.tracing) log(code, undefined, undefined, r);
+            return r;
+          };
+          break;
+        case 'mue':
+          f = (code: string) => {
+            const max = table.mue(code, rt.asOf);
+            if (rt.tracing) log(code, undefined, undefined, max ?? null);
+            if (max === undefined) throw new RuleEvaluationError(`MUE table '${t}' has no limit for ${code}`);
+            return BigInt(max);
+          };
+          break;
+        case 'excluded':
+          f = (npi: string) => {
+            const r = table.excluded(npi, rt.asOf);
+            if (rt.tracing) log(npi, undefined, undefined, r);
+            return r;
+          };
+          break;
+        default:
+          f = () => {
+            throw new RuleEvaluationError(`unknown table function ${fn}`);
+          };
+      }
     }
-    return key;
+    this.boundFunctions.set(key, f as (...args: never[]) => unknown);
+    return f as (...args: never[]) => unknown;
   }
 
   /** The environment of a phase, or of a decision-table cell (`it` typed as the input). */
@@ -241,6 +344,17 @@ export class CelEnvironments {
     }
     const variables = phaseVariables[phase];
     const analysis = analyse(parsed.ast, variables);
+    for (const m of analysis.patterns) {
+      try {
+        new RegExp(m.pattern);
+      } catch (error: unknown) {
+        const why = error instanceof Error ? (error.message.split(': ').pop() ?? '') : '';
+        return {
+          message: `invalid regular expression '${m.pattern}'${why ? `: ${why}` : ''}`,
+          offset: m.offset,
+        };
+      }
+    }
     for (const call of analysis.tableCalls) {
       const fn = tableFunctions[call.fn]!;
       if (call.name === undefined) {
@@ -261,14 +375,21 @@ export class CelEnvironments {
         };
       }
     }
-    const run = parsed as unknown as (context: object) => unknown;
+    const reference = parsed as unknown as (context: object) => unknown;
+    const closure = this.useClosures
+      ? compileClosure(parsed.ast, this.functionTable, this.messageTypes, (fn, t) =>
+          fn in tableFunctions && this.tables.has(t) ? this.bound(fn, t) : undefined,
+        )
+      : undefined;
     return {
       source,
       type,
-      paths: analysis.paths,
+      reads: mergeReads(analysis.reads),
       tables: [...new Set(analysis.tableCalls.map((c) => c.name!))],
       readsContext: analysis.readsContext,
-      evaluate: run,
+      evaluate: (closure as ((context: object) => unknown) | undefined) ?? reference,
+      evaluateReference: reference,
+      compiled: closure !== undefined,
     };
   }
 }
@@ -348,45 +469,99 @@ function explain(problem: CompileProblem, phase: Phase, source: string): Compile
 }
 
 interface Analysis {
-  paths: string[][];
+  reads: FactRead[];
+  /** Literal patterns given to matches(), checked at load time. */
+  patterns: { pattern: string; offset: number }[];
   tableCalls: { fn: string; name: string | undefined; offset: number }[];
   readsContext: boolean;
 }
 
-/** Walks the AST for the trace (fact paths read) and the loader (table names used). */
+interface ReadDraft {
+  path: string[];
+  whole: boolean;
+  fields: Map<string, string[]>;
+}
+
+/**
+ * Walks the AST for the trace (fact paths read) and the loader (table names used). A list a
+ * macro iterates (`sameDayLines.exists(o, o.procedureCode == ...)`) is recorded with just the
+ * fields the expression reads from its elements, which keeps traces small and to the point.
+ */
 function analyse(root: ASTNode, variables: CelFields): Analysis {
-  const paths = new Map<string, string[]>();
+  const reads = new Map<string, ReadDraft>();
   const tableCalls: Analysis['tableCalls'] = [];
+  const patterns: Analysis['patterns'] = [];
   let readsContext = false;
-  const visit = (node: unknown, bound: ReadonlySet<string>): void => {
+  // Iteration variable -> the fact list its elements come from (null: a computed list).
+  type Scope = ReadonlyMap<string, ReadDraft | null>;
+  const draft = (path: string[], whole: boolean): ReadDraft => {
+    const key = path.join('.');
+    let d = reads.get(key);
+    if (!d) {
+      d = { path, whole, fields: new Map() };
+      reads.set(key, d);
+    } else if (whole) d.whole = true;
+    readsContext = true;
+    return d;
+  };
+  /** Splits `a.b.c` into its root identifier node and the field chain. */
+  const chainOf = (node: ASTNode): { root: unknown; chain: string[] } => {
+    const chain: string[] = [];
+    let cur: unknown = node;
+    while (isNode(cur) && cur.op === '.') {
+      const [obj, field] = cur.args as [unknown, string];
+      chain.unshift(field);
+      cur = obj;
+    }
+    return { root: cur, chain };
+  };
+  const isFactRoot = (name: string, scope: Scope) => !scope.has(name) && name !== 'it' && name in variables;
+  /** The fact list a receiver's elements come from, recording the receiver as read. */
+  const origin = (receiver: unknown, scope: Scope): ReadDraft | null => {
+    if (!isNode(receiver)) return null;
+    if (receiver.op === 'id' || receiver.op === '.') {
+      const { root, chain } = receiver.op === 'id' ? { root: receiver, chain: [] } : chainOf(receiver);
+      if (isNode(root) && root.op === 'id' && isFactRoot(root.args as string, scope)) {
+        return draft([root.args as string, ...chain], false);
+      }
+    }
+    if (receiver.op === 'rcall') {
+      const [fn, inner, args] = receiver.args as [string, unknown, unknown[]];
+      if (fn === 'filter') {
+        const from = origin(inner, scope);
+        const v = args[0];
+        if (isNode(v) && v.op === 'id') visit(args[1], new Map(scope).set(v.args as string, from));
+        return from;
+      }
+    }
+    visit(receiver, scope);
+    return null;
+  };
+  const visit = (node: unknown, scope: Scope): void => {
     if (!isNode(node)) return;
     switch (node.op) {
       case 'id': {
         const name = node.args as string;
-        if (!bound.has(name) && name !== 'it' && name in variables) {
-          readsContext = true;
-          paths.set(name, [name]);
-        }
+        if (scope.has(name)) {
+          const from = scope.get(name);
+          if (from) from.whole = true;
+        } else if (isFactRoot(name, scope)) draft([name], true);
         return;
       }
       case '.': {
-        const chain: string[] = [];
-        let cur: unknown = node;
-        while (isNode(cur) && cur.op === '.') {
-          const [obj, field] = cur.args as [unknown, string];
-          chain.unshift(field);
-          cur = obj;
-        }
-        if (isNode(cur) && cur.op === 'id') {
-          const name = cur.args as string;
-          if (!bound.has(name) && name !== 'it' && name in variables) {
-            readsContext = true;
-            const path = [name, ...chain];
-            paths.set(path.join('.'), path);
+        const { root, chain } = chainOf(node);
+        if (isNode(root) && root.op === 'id') {
+          const name = root.args as string;
+          if (scope.has(name)) {
+            scope.get(name)?.fields.set(chain.join('.'), chain);
+            return;
+          }
+          if (isFactRoot(name, scope)) {
+            draft([name, ...chain], true);
             return;
           }
         }
-        visit(cur, bound);
+        visit(root, scope);
         return;
       }
       case 'call': {
@@ -397,44 +572,75 @@ function analyse(root: ASTNode, variables: CelFields): Analysis {
             isNode(first) && first.op === 'value' && typeof first.args === 'string' ? first.args : undefined;
           tableCalls.push({ fn, name, offset: node.range.start });
         }
-        for (const a of args) visit(a, bound);
+        for (const a of args) visit(a, scope);
         return;
       }
       case 'rcall': {
         const [fn, receiver, args] = node.args as [string, unknown, unknown[]];
         const first = args[0];
         if (iterationMacros.has(fn) && isNode(first) && first.op === 'id') {
-          const inner = new Set(bound).add(first.args as string);
+          const v = first.args as string;
           if (fn === 'bind') {
-            // cel.bind(name, init, body): init is outside the binding.
-            visit(args[1], bound);
-            visit(args[2], inner);
+            // cel.bind(name, init, body): the name stands for init inside body.
+            const from = origin(args[1], scope);
+            visit(args[2], new Map(scope).set(v, from));
           } else {
-            visit(receiver, bound);
+            const from = origin(receiver, scope);
+            const inner = new Map(scope).set(v, from);
             for (const a of args.slice(1)) visit(a, inner);
           }
           return;
         }
-        visit(receiver, bound);
-        for (const a of args) visit(a, bound);
+        if (fn === 'matches' && isNode(first) && first.op === 'value' && typeof first.args === 'string') {
+          patterns.push({ pattern: first.args, offset: first.range.start });
+        }
+        visit(receiver, scope);
+        for (const a of args) visit(a, scope);
         return;
       }
       default: {
+        // Unary operators (!x, -x) hold their operand directly; the others hold a list.
         const args = node.args;
         if (Array.isArray(args)) {
           for (const a of args) {
-            if (Array.isArray(a)) for (const b of a) visit(b, bound);
-            else visit(a, bound);
+            if (Array.isArray(a)) for (const b of a) visit(b, scope);
+            else visit(a, scope);
           }
-        }
+        } else visit(args, scope);
       }
     }
   };
-  visit(root, new Set());
-  // A prefix read alongside a longer path adds nothing to the trace.
-  const all = [...paths.values()];
-  const kept = all.filter((p) => !all.some((q) => q.length > p.length && p.every((seg, i) => q[i] === seg)));
-  return { paths: kept, tableCalls, readsContext };
+  visit(root, new Map());
+  return { reads: [...reads.values()].map(toFactRead), tableCalls, patterns, readsContext };
+}
+
+function projected(path: readonly string[], fields: Map<string, readonly string[]>): FactRead {
+  return { path, fields: [...fields.values()], fieldsKey: [...fields.keys()].sort().join(',') };
+}
+
+function toFactRead(d: ReadDraft): FactRead {
+  return d.whole ? { path: d.path } : projected(d.path, d.fields);
+}
+
+/** Merges reads from several expressions: a prefix read alongside a longer path is dropped. */
+export function mergeReads(all: readonly FactRead[]): FactRead[] {
+  const byKey = new Map<
+    string,
+    { path: readonly string[]; whole: boolean; fields: Map<string, readonly string[]> }
+  >();
+  for (const r of all) {
+    const key = r.path.join('.');
+    const d = byKey.get(key) ?? { path: r.path, whole: false, fields: new Map() };
+    if (!r.fields) d.whole = true;
+    else for (const f of r.fields) d.fields.set(f.join('.'), f);
+    byKey.set(key, d);
+  }
+  const paths = [...byKey.values()];
+  return paths
+    .filter(
+      (p) => !paths.some((q) => q.path.length > p.path.length && p.path.every((seg, i) => q.path[i] === seg)),
+    )
+    .map((d) => (d.whole ? { path: d.path } : projected(d.path, d.fields)));
 }
 
 function isNode(x: unknown): x is ASTNode {

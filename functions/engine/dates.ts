@@ -3,25 +3,31 @@
  * comes from the claim or its facts.
  */
 
-const DAY_MS = 86_400_000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Days since 1970-01-01 for a valid ISO date; throws RangeError otherwise. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/**
+ * Days since 1970-01-01 for a valid ISO date; throws RangeError otherwise. Plain integer
+ * arithmetic (the civil-from-days algorithm), no Date objects: it runs inside rule loops.
+ */
 export function epochDay(date: string): number {
   const m = ISO_DATE.exec(date);
   if (!m) throw new RangeError(`'${date}' is not an ISO date (YYYY-MM-DD)`);
   const year = Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
-  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear does not.
-  const d = new Date(Date.UTC(2000, month - 1, day));
-  d.setUTCFullYear(year, month - 1, day);
-  const ms = d.getTime();
-  // Rolling over (2026-02-30 becomes March) shows the date was not a calendar date.
-  if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) {
+  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  if (monthDays === undefined || day < 1 || day > monthDays) {
     throw new RangeError(`'${date}' is not a calendar date`);
   }
-  return ms / DAY_MS;
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /** Signed number of days from `from` to `to` (positive when `to` is later). */
@@ -45,7 +51,7 @@ export function ageOn(birthDate: string, on: string): number {
  * "2026" for calendar plan years, "2026-07" for a plan year starting in July 2026.
  */
 export function planYearOf(date: string, startMonth: number): string {
-  epochDay(date);
+  // Callers pass dates the claim schema has already validated.
   const year = Number(date.slice(0, 4));
   const month = Number(date.slice(5, 7));
   const startYear = month >= startMonth ? year : year - 1;

@@ -9,11 +9,12 @@ import type {
   Outcome,
   TraceStep,
 } from '../claims/decision.ts';
+import type { CoveragePeriod } from '../claims/records.schema.ts';
 import type { CelEnvironments } from './cel.ts';
-import { inWindow } from './dates.ts';
+import { inWindow, planYearOf } from './dates.ts';
 import { selectRows } from './decision-table.ts';
 import { RuleEvaluationError } from './errors.ts';
-import type { AccumView, Phase } from './fact-model.ts';
+import type { AccumView, CoverageView, Phase } from './fact-model.ts';
 import {
   type AccumAmounts,
   accumView,
@@ -25,7 +26,7 @@ import {
   openingAccumulators,
 } from './facts-view.ts';
 import { type CompiledEffect, type CompiledRule, renderTemplate } from './rule-model.ts';
-import { readPath, toPlain } from './trace-values.ts';
+import { type PlainCache, plainList, toPlain } from './trace-values.ts';
 
 /** A loaded, compiled rule set: what evaluation needs and nothing else. */
 export interface RuleProgram {
@@ -42,7 +43,30 @@ export const ENGINE_ERROR = 'engine-error';
 /** Pend reason when the fraud score reaches the threshold. */
 export const FRAUD_REVIEW = 'fraud-review';
 
-type Ctx = Record<string, unknown>;
+/**
+ * The variables rule expressions see. One class, every field present from the start, so all
+ * contexts share a shape (expression closures and trace readers then stay monomorphic).
+ */
+class EvalContext {
+  claim: unknown = undefined;
+  member: unknown = undefined;
+  coverages: unknown = undefined;
+  lines: unknown = undefined;
+  priorLines: unknown = undefined;
+  treatments: unknown = undefined;
+  params: unknown = undefined;
+  line: unknown = undefined;
+  coverage: unknown = undefined;
+  accum: unknown = undefined;
+  sameDayLines: unknown = undefined;
+  providerDayLines: unknown = undefined;
+  allowed = 0n;
+  remaining = 0n;
+  /** A decision-table cell's input value. */
+  it: unknown = undefined;
+}
+
+type Ctx = EvalContext & Record<string, unknown>;
 
 interface Denial {
   adjustment: Omit<Adjustment, 'amountCents'>;
@@ -76,6 +100,9 @@ interface RunResult {
   context: Ctx;
 }
 
+/** Placeholder facts until the rule's are read (never mutated, never returned). */
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 const describeAdjustment = (a: { group: string; carc: string; rarc?: string | undefined }) =>
   `${a.group}-${a.carc}${a.rarc ? ` (${a.rarc})` : ''}`;
 
@@ -98,6 +125,7 @@ class Evaluation {
   private readonly signals: FraudSignal[] = [];
   private readonly claimPends: Pend[] = [];
   private readonly engineErrors: string[] = [];
+  private readonly plain: PlainCache = new Map();
   private claimDenial: Denial | undefined;
   private readonly running = new Map<
     string,
@@ -111,16 +139,30 @@ class Evaluation {
   ) {}
 
   run(): Decision {
+    this.program.cel.runtime.tracing = true;
+    this.program.cel.runtime.lookups = undefined;
     const views = buildClaimViews(this.claim, this.facts);
-    const base: Ctx = {
-      claim: views.claim,
-      member: views.memberOn(this.claim.serviceDateFrom),
-      coverages: views.coverages,
-      lines: views.lines,
-      priorLines: views.priorLines,
-      treatments: views.treatments,
-      params: this.program.cel.params,
-    };
+    const base = new EvalContext() as Ctx;
+    base.claim = views.claim;
+    base.member = views.memberOn(this.claim.serviceDateFrom);
+    base.coverages = views.coverages;
+    base.lines = views.lines;
+    base.priorLines = views.priorLines;
+    base.treatments = views.treatments;
+    base.params = this.program.cel.params;
+    // The claim-wide facts once, so rule steps can refer to them instead of repeating them.
+    this.trace.push({
+      ruleId: 'engine.facts',
+      fired: false,
+      facts: {
+        member: toPlain(views.memberOn(this.claim.serviceDateFrom)),
+        coverages: plainList(views.coverages),
+        accumulators: this.facts.accumulators.map((a) => ({ ...a })),
+        treatments: plainList(views.treatments),
+        priorLines: plainList(views.priorLines),
+        lines: plainList(views.lines),
+      },
+    });
     for (const rule of this.applicable('claim', this.claim.serviceDateFrom)) {
       const r = this.runRule(rule, base, undefined, this.claim.serviceDateFrom);
       if (r.fired) this.applyEdit(r, undefined);
@@ -141,17 +183,40 @@ class Evaluation {
     return this.finish(lines);
   }
 
+  /** The step whose rule ran last: lookups made since (condition, amounts, messages) are its. */
+  private open: TraceStep | undefined;
+
+  private closeStep(): void {
+    const rt = this.program.cel.runtime;
+    if (this.open && rt.lookups !== undefined) this.open.facts.lookups = rt.lookups;
+    rt.lookups = undefined;
+    this.open = undefined;
+  }
+
   private applicable(phase: Phase, asOf: string): readonly CompiledRule[] {
     const rules = this.program.rules[phase];
     if (!this.program.dated[phase]) return rules;
     return rules.filter((r) => inWindow(asOf, r.window.from, r.window.to));
   }
 
+  private readonly coverageViews = new Map<string, CoverageView>();
+
+  /** One view per coverage and plan year, shared by the claim's lines. */
+  private coverageView(period: CoveragePeriod, date: string): CoverageView {
+    const key = `${period.coverageId}|${planYearOf(date, period.planYearStartMonth ?? 1)}`;
+    let v = this.coverageViews.get(key);
+    if (!v) {
+      v = coverageView(period, date);
+      this.coverageViews.set(key, v);
+    }
+    return v;
+  }
+
   private lineState(views: ClaimViews, base: Ctx, index: number): LineState {
     const line = views.lines[index]!;
     const date = line.serviceDate;
     const period = coverageOn(this.facts.coverages, date);
-    const coverage = period ? coverageView(period, date) : emptyCoverage;
+    const coverage = period ? this.coverageView(period, date) : emptyCoverage;
     let accum: AccumView;
     let coverageKey: string | undefined;
     if (period) {
@@ -167,15 +232,19 @@ class Evaluation {
     } else {
       accum = accumView('', '', { deductible: 0, outOfPocket: 0, paid: 0, visits: 0 });
     }
-    const ctx: Ctx = {
-      ...base,
-      member: views.memberOn(date),
-      line,
-      coverage,
-      accum,
-      sameDayLines: views.sameDayLines(index),
-      providerDayLines: views.providerDayLines(index),
-    };
+    const ctx = new EvalContext() as Ctx;
+    ctx.claim = base.claim;
+    ctx.member = views.memberOn(date);
+    ctx.coverages = base.coverages;
+    ctx.lines = base.lines;
+    ctx.priorLines = base.priorLines;
+    ctx.treatments = base.treatments;
+    ctx.params = base.params;
+    ctx.line = line;
+    ctx.coverage = coverage;
+    ctx.accum = accum;
+    ctx.sameDayLines = views.sameDayLines(index);
+    ctx.providerDayLines = views.providerDayLines(index);
     const state: LineState = {
       index,
       charge: Number(line.chargeCents),
@@ -193,18 +262,21 @@ class Evaluation {
   private runRule(rule: CompiledRule, ctx: Ctx, lineNumber: number | undefined, asOf: string): RunResult {
     const rt = this.program.cel.runtime;
     rt.asOf = asOf;
-    rt.calls = [];
-    const step: TraceStep = { ruleId: rule.id, fired: false, facts: {} };
-    if (lineNumber !== undefined) step.lineNumber = lineNumber;
+    this.closeStep();
+    const step: TraceStep =
+      lineNumber === undefined
+        ? { ruleId: rule.id, fired: false, facts: EMPTY }
+        : { ruleId: rule.id, lineNumber, fired: false, facts: EMPTY };
+    this.open = step;
     let fired = false;
     let effects: readonly CompiledEffect[] = rule.effects;
+    let inputs: Record<string, unknown> | undefined;
     try {
       if (rule.table) {
         const table = rule.table;
         const values = table.inputs.map((input) => input.expr.evaluate(ctx));
-        table.inputs.forEach((input, i) => {
-          step.facts[input.name] = toPlain(values[i]);
-        });
+        inputs = {};
+        for (let i = 0; i < values.length; i++) inputs[table.inputs[i]!.name] = toPlain(values[i]);
         const rows = selectRows(table, values, ctx, asOf);
         effects = rows.flatMap((r) => r.effects);
         fired = effects.length > 0;
@@ -222,18 +294,10 @@ class Evaluation {
       this.engineErrors.push(`${rule.id}${lineNumber ? ` (line ${lineNumber})` : ''}: ${step.error}`);
       fired = false;
     }
-    for (let i = 0; i < rule.paths.length; i++) step.facts[rule.pathKeys[i]!] = readPath(ctx, rule.paths[i]!);
-    const calls = rt.calls;
-    for (let i = 0; i < calls.length; i += 5) {
-      const key = this.program.cel.callKey(
-        calls[i] as string,
-        calls[i + 1] as string,
-        calls[i + 2] as string,
-        calls[i + 3] as string | readonly string[] | undefined,
-      );
-      step.facts[key] = calls[i + 4];
-    }
-    rt.calls = null;
+    const facts = rule.readFacts(ctx, this.plain);
+    // A decision table's step shows its named inputs first, then the facts they read.
+    if (inputs) for (const k in facts) inputs[k] = facts[k];
+    step.facts = inputs ?? facts;
     step.fired = fired;
     this.trace.push(step);
     return { fired, effects, step, context: ctx };
@@ -487,6 +551,8 @@ class Evaluation {
   }
 
   private finish(lines: LineState[]): Decision {
+    this.closeStep();
+    this.program.cel.runtime.tracing = false;
     const score = fraudScore(this.signals);
     const threshold = this.program.fraudThreshold;
     const reasons = new Map<string, string>();
@@ -667,7 +733,8 @@ export function evaluateClaim(program: RuleProgram, claim: ClaimSubmission, fact
   } catch (error: unknown) {
     return failedDecision(program, claim, errorText(error));
   } finally {
-    program.cel.runtime.calls = null;
+    program.cel.runtime.tracing = false;
+    program.cel.runtime.lookups = undefined;
   }
 }
 

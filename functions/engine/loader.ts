@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import type { z } from 'zod';
 import type { AdjustmentGroup } from '../claims/decision.ts';
-import { CelEnvironments, type CompiledExpression, isProblem, type ParamValue } from './cel.ts';
+import { CelEnvironments, type CompiledExpression, isProblem, mergeReads, type ParamValue } from './cel.ts';
 import { type CsvRow, CsvSyntaxError, parseCsv } from './csv.ts';
 import { analyseTable, compileCell } from './decision-table.ts';
 import { RuleSetError, type RuleSetIssue } from './errors.ts';
@@ -29,7 +29,18 @@ import {
 } from './rule-model.ts';
 import { RuleSet } from './rule-set.ts';
 import { loadTable, type ReferenceTable, type TableKind, type Window } from './tables.ts';
+import { factsReader } from './trace-values.ts';
 import { YamlSource } from './yaml-source.ts';
+
+/** How to load a rule set. */
+export interface LoadOptions {
+  /**
+   * How expressions run: 'compiled' (default) turns each type-checked expression into
+   * JavaScript closures, falling back to cel-js per expression; 'cel-js' uses cel-js's own
+   * evaluator throughout (the reference the compiled form is tested against).
+   */
+  evaluator?: 'compiled' | 'cel-js';
+}
 
 /** The manifest every rule set has at its root. */
 export const MANIFEST = 'ruleset.yaml';
@@ -43,6 +54,36 @@ const phaseEffects: Record<Phase, readonly CompiledEffect['kind'][]> = {
   price: ['allow', 'deny', 'pend', 'signal'],
   benefit: ['adjust', 'visit', 'deny', 'pend', 'signal'],
 };
+
+/**
+ * Rules that iterate the same list read different fields of its elements; showing each list
+ * once per line with the union of those fields lets the trace convert it once instead of once
+ * per rule (a list is the costliest fact to record).
+ */
+function unifyProjections(rules: Record<Phase, CompiledRule[]>): void {
+  const union = new Map<string, Map<string, readonly string[]>>();
+  const all = Object.values(rules).flat();
+  for (const rule of all) {
+    for (const read of rule.reads) {
+      if (!read.fields) continue;
+      const key = read.path.join('.');
+      const fields = union.get(key) ?? new Map<string, readonly string[]>();
+      for (const f of read.fields) fields.set(f.join('.'), f);
+      union.set(key, fields);
+    }
+  }
+  for (const phase of Object.keys(rules) as Phase[]) {
+    rules[phase] = rules[phase].map((rule) => {
+      const reads = rule.reads.map((read) => {
+        const fields = read.fields && union.get(read.path.join('.'));
+        return fields
+          ? { path: read.path, fields: [...fields.values()], fieldsKey: [...fields.keys()].sort().join(',') }
+          : read;
+      });
+      return { ...rule, reads, readFacts: factsReader(reads) };
+    });
+  }
+}
 
 /** Turns `./tables/x.csv` and `tables\x.csv` into `tables/x.csv`; rejects paths leaving the root. */
 function normalisePath(path: string): string | undefined {
@@ -68,7 +109,10 @@ class Loader {
   private cel!: CelEnvironments;
   private tables = new Map<string, ReferenceTable>();
 
-  constructor(files: readonly RuleSetFile[]) {
+  constructor(
+    files: readonly RuleSetFile[],
+    private readonly options: LoadOptions = {},
+  ) {
     for (const f of files) {
       const p = normalisePath(f.path);
       if (p !== undefined) this.files.set(p, { path: p, content: f.content });
@@ -116,6 +160,7 @@ class Loader {
       params[k] = typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v;
     }
     this.cel = new CelEnvironments(params, this.tables);
+    this.cel.useClosures = this.options.evaluator !== 'cel-js';
 
     const rules: Record<Phase, CompiledRule[]> = { claim: [], edit: [], price: [], benefit: [] };
     const ids = new Map<string, string>();
@@ -141,6 +186,7 @@ class Loader {
       }
     }
     if (this.issues.length > 0) return undefined;
+    unifyProjections(rules);
 
     for (const f of this.files.values()) {
       if (!this.used.has(f.path) && /\.(ya?ml|csv|json|txt|tsv)$/.test(f.path)) {
@@ -315,12 +361,11 @@ class Loader {
     }
     const table = rule.table ? this.compileTable(src, rule, [...at, 'table'], phase) : undefined;
     if (this.issues.length > before) return undefined;
-    const paths = new Map<string, readonly string[]>();
     const exprs: CompiledExpression[] = [];
     if (when) exprs.push(when);
     for (const e of effects) if (e.kind === 'allow' || e.kind === 'adjust') exprs.push(e.amount);
     for (const input of table?.inputs ?? []) exprs.push(input.expr);
-    for (const e of exprs) for (const p of e.paths) paths.set(p.join('.'), p);
+    const reads = mergeReads(exprs.flatMap((e) => e.reads));
     return {
       id: rule.id,
       description: rule.description,
@@ -330,8 +375,10 @@ class Loader {
       when,
       effects,
       table,
-      paths: [...paths.values()],
-      pathKeys: [...paths.keys()],
+      reads,
+      readKeys: reads.map((r) => r.path.join('.')),
+      // Replaced once every rule is known (see unifyProjections).
+      readFacts: factsReader(reads),
     };
   }
 
@@ -599,8 +646,8 @@ class Loader {
  * ruleset.yaml). For tests and for a Lambda bundle that embeds its rules. Throws
  * RuleSetError listing every located problem.
  */
-export function loadRuleSetFromFiles(files: readonly RuleSetFile[]): RuleSet {
-  const loader = new Loader(files);
+export function loadRuleSetFromFiles(files: readonly RuleSetFile[], options: LoadOptions = {}): RuleSet {
+  const loader = new Loader(files, options);
   const ruleSet = loader.load();
   if (!ruleSet || loader.issues.length > 0) throw new RuleSetError(loader.issues);
   return ruleSet;
@@ -626,10 +673,26 @@ export async function readRuleSetFiles(dir: string): Promise<RuleSetFile[]> {
   return files;
 }
 
+/** The rule test files of the rule set in `dir` (tests/*.yaml). */
+export async function readRuleTestFiles(dir: string): Promise<RuleSetFile[]> {
+  const testsDir = join(dir, 'tests');
+  let names: string[];
+  try {
+    names = await readdir(testsDir);
+  } catch {
+    return [];
+  }
+  const files: RuleSetFile[] = [];
+  for (const name of names.filter((n) => /\.ya?ml$/.test(n)).sort()) {
+    files.push({ path: `tests/${name}`, content: await readFile(join(testsDir, name), 'utf8') });
+  }
+  return files;
+}
+
 /**
  * Loads the rule set in `dir` (ruleset.yaml at its root). All reading happens here, before
  * any evaluation; the returned RuleSet does no I/O.
  */
-export async function loadRuleSet(dir: string): Promise<RuleSet> {
-  return loadRuleSetFromFiles(await readRuleSetFiles(dir));
+export async function loadRuleSet(dir: string, options: LoadOptions = {}): Promise<RuleSet> {
+  return loadRuleSetFromFiles(await readRuleSetFiles(dir), options);
 }

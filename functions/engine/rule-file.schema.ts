@@ -27,7 +27,11 @@ const ruleId = z
     /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/,
     'must be dotted lower-case words (like coding.mue-units)',
   );
-const cel = z.string().min(1, 'must not be empty');
+// `when: true` and `amount: 0` are YAML booleans and numbers; as CEL they mean the same text.
+const cel = z.preprocess(
+  (v) => (typeof v === 'boolean' || typeof v === 'number' ? String(v) : v),
+  z.string().min(1, 'must not be empty'),
+);
 export const groupSchema = z.enum(['CO', 'PR', 'OA', 'PI', 'CR']);
 const carc = z.string().regex(/^([1-9][0-9]{0,3}|[A-D][0-9]{1,2}|P[0-9]{1,2}|W[0-9])$/, 'is not a CARC code');
 const rarc = z.string().regex(/^(M|N|MA)[0-9]{1,4}$/, 'is not a RARC code (like N20, M51, MA130)');
@@ -155,7 +159,15 @@ export const tableDeclSchema = z
     kind: z.enum(tableKinds as unknown as [string, ...string[]]),
     description: z.string().optional(),
     file: z.string().optional(),
-    codes: z.array(z.string().regex(/^[A-Za-z0-9.]{1,10}$/, 'is not a code')).optional(),
+    // Unquoted codes (99213) are YAML numbers; they mean the code.
+    codes: z
+      .array(
+        z.preprocess(
+          (v) => (typeof v === 'number' ? String(v) : v),
+          z.string().regex(/^[A-Za-z0-9.]{1,10}$/, 'is not a code'),
+        ),
+      )
+      .optional(),
     values: z.record(z.string(), z.number().int()).optional(),
     default: z.number().int().optional(),
     effective: effectiveSchema.optional(),

@@ -1,8 +1,14 @@
 import type { AdjustmentGroup } from '../claims/decision.ts';
-import { type CelEnvironments, type CompiledExpression, type CompileProblem, isProblem } from './cel.ts';
+import {
+  type CelEnvironments,
+  type CompiledExpression,
+  type CompileProblem,
+  type FactRead,
+  isProblem,
+} from './cel.ts';
 import type { Phase } from './fact-model.ts';
 import type { Window } from './tables.ts';
-import { display } from './trace-values.ts';
+import { display, type FactsReader } from './trace-values.ts';
 
 /** A message with `{{ expression }}` parts filled in when the rule fires. */
 export interface MessageTemplate {
@@ -91,10 +97,12 @@ export interface CompiledRule {
   readonly when?: CompiledExpression | undefined;
   readonly effects: readonly CompiledEffect[];
   readonly table?: CompiledDecisionTable | undefined;
-  /** Fact paths the rule reads (its condition and amounts), recorded in every trace step. */
-  readonly paths: readonly (readonly string[])[];
-  /** `paths` joined with dots, as trace keys. */
-  readonly pathKeys: readonly string[];
+  /** Facts the rule reads (its condition, amounts, table inputs), recorded in every trace step. */
+  readonly reads: readonly FactRead[];
+  /** Each read's path joined with dots: its key in the trace. */
+  readonly readKeys: readonly string[];
+  /** Builds the rule's trace facts from an evaluation context. */
+  readonly readFacts: FactsReader;
 }
 
 /**

@@ -53,6 +53,8 @@ export class RuleSet implements RuleSetPort {
   readonly warnings: readonly RuleSetIssue[];
   readonly rules: readonly RuleSummary[];
   readonly tables: readonly TableSummary[];
+  /** CEL expressions in the set, and how many run as compiled closures (the rest on cel-js). */
+  readonly expressions: { total: number; compiled: number };
   private readonly program: RuleProgram;
 
   constructor(init: RuleSetInit) {
@@ -84,6 +86,28 @@ export class RuleSet implements RuleSetPort {
       })),
     );
     this.tables = init.tables.map((t) => ({ name: t.name, kind: t.kind, entries: t.size }));
+    const all = (['claim', 'edit', 'price', 'benefit'] as const).flatMap((phase) =>
+      init.rules[phase].flatMap((r) => [
+        ...(r.when ? [r.when] : []),
+        ...(r.table?.inputs.map((i) => i.expr) ?? []),
+        ...r.effects.flatMap((e) =>
+          e.kind === 'allow' || e.kind === 'adjust'
+            ? [e.amount]
+            : e.kind === 'signal'
+              ? e.evidence.map(([, x]) => x)
+              : [],
+        ),
+      ]),
+    );
+    this.expressions = { total: all.length, compiled: all.filter((e) => e.compiled).length };
+  }
+
+  /**
+   * The compiled rules and CEL environments, for tooling that looks inside a rule set (the
+   * CEL benchmark). Not for evaluation: use `evaluate`.
+   */
+  internals(): { rules: readonly CompiledRule[]; cel: CelEnvironments } {
+    return { rules: Object.values(this.program.rules).flat(), cel: this.program.cel };
   }
 
   evaluate(claim: ClaimSubmission, facts: ClaimFacts): Decision {

@@ -17,7 +17,13 @@ export class YamlSource {
     readonly text: string,
   ) {
     // uniqueKeys: a repeated key silently overriding the first is a classic rule-file bug.
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: true, uniqueKeys: true });
+    // merge: YAML merge keys (<<: *base) keep long test fixtures short.
+    this.doc = parseDocument(text, {
+      lineCounter: this.lines,
+      prettyErrors: true,
+      uniqueKeys: true,
+      merge: true,
+    });
   }
 
   /** YAML syntax errors, located. */
@@ -28,7 +34,7 @@ export class YamlSource {
         file: this.path,
         line: pos.line,
         column: pos.col,
-        message: e.message.split('\n')[0] ?? e.code,
+        message: (e.message.split('\n')[0] ?? e.code).replace(/ at line \d+, column \d+:?$/, ''),
       };
     });
   }
@@ -79,21 +85,20 @@ export class YamlSource {
     const [start, end] = node.range;
     const raw = this.text.slice(start, end);
     // An error at the very end (unclosed bracket) is shown at the expression's last character.
-    offset = Math.max(0, Math.min(offset, value.trimEnd().length - 1));
-    if (node.type === Scalar.PLAIN && !value.includes('\n') && !raw.includes('\n')) {
-      return this.position(start + offset);
+    const at = Math.max(0, Math.min(offset, value.trimEnd().length - 1));
+    // Folding, indentation and quoting change whitespace but keep the other characters in
+    // order, so the n-th non-blank character of the value is the n-th of the source body.
+    let body = 0;
+    if (node.type === Scalar.BLOCK_FOLDED || node.type === Scalar.BLOCK_LITERAL) body = raw.indexOf('\n') + 1;
+    else if (node.type === Scalar.QUOTE_SINGLE || node.type === Scalar.QUOTE_DOUBLE) body = 1;
+    let wanted = 0;
+    for (let i = 0; i < at; i++) if (!/\s/.test(value[i]!)) wanted++;
+    for (let i = body, seen = 0; i < raw.length; i++) {
+      if (/\s/.test(raw[i]!)) continue;
+      if (seen === wanted) return this.position(start + i);
+      seen++;
     }
-    if ((node.type === Scalar.QUOTE_SINGLE || node.type === Scalar.QUOTE_DOUBLE) && !raw.includes('\n')) {
-      // Escapes shift offsets; exact when the expression has none, close otherwise.
-      return this.position(start + 1 + Math.min(offset, raw.length - 2));
-    }
-    const lineStart = value.lastIndexOf('\n', offset - 1) + 1;
-    const lineEnd = value.indexOf('\n', offset);
-    const line = value.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
-    const indent = line.length - line.trimStart().length;
-    const at = line.trim() ? raw.indexOf(line.trim()) : -1;
-    if (at < 0) return this.position(start);
-    return this.position(start + at + Math.max(0, offset - lineStart - indent));
+    return this.position(start);
   }
 
   /** Turns zod issues into located, plain-language issues. */
@@ -125,9 +130,9 @@ function describePath(path: Path): string {
 function plainMessage(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined
+      return /received undefined/.test(issue.message)
         ? `is required (${issue.expected})`
-        : `must be ${article(issue.expected)}`;
+        : `must be ${article(issue.expected)}, found ${/received (\w+)/.exec(issue.message)?.[1] ?? 'something else'}`;
     case 'invalid_value':
       return `must be one of: ${issue.values.map((v) => String(v)).join(', ')}`;
     default:
