@@ -84,13 +84,9 @@ for (const concurrency of [1, 16]) {
   });
 }
 console.log(
-  `\nPOST /claims vs single PutItem baseline, ${requests} requests per cell, DynamoDB Local, ${claimLines()} lines/claim`,
+  `\nPOST /claims vs single PutItem baseline, ${requests} requests per cell, DynamoDB Local, ${demoClaim.lines.length} lines/claim`,
 );
 printTable(rows);
 console.log(`\nwritten to ${writeResult('e2e', { requests, rows })}`);
 await stack.stop();
 await dynamo.stop();
-
-function claimLines(): number {
-  return demoClaim.lines.length;
-}

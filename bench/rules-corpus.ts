@@ -1,6 +1,7 @@
 import type { ClaimLine, ClaimSubmission } from '../functions/claims/claim.schema.ts';
 import type { Accumulators, ClaimFacts, PriorClaimLine } from '../functions/claims/decision.ts';
 import type { CoveragePeriod, TreatmentRecord } from '../functions/claims/records.schema.ts';
+import { npiCheckDigit } from '../functions/engine/npi.ts';
 
 /**
  * A deterministic corpus of professional claims with realistic codes and the facts the claim
@@ -26,19 +27,9 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Appends the NPI check digit (Luhn over 80840 + nine digits). */
+/** Appends the NPI check digit to nine payload digits. */
 export function withCheckDigit(nine: string): string {
-  const digits = `80840${nine}`;
-  let sum = 0;
-  for (let i = digits.length - 1, double = true; i >= 0; i--, double = !double) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return `${nine}${(10 - (sum % 10)) % 10}`;
+  return `${nine}${npiCheckDigit(nine)}`;
 }
 
 // Codes by how often a mixed primary-care and therapy practice bills them, with typical charges.

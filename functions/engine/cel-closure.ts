@@ -35,6 +35,14 @@ const fail = (message: string): never => {
   throw new RuleEvaluationError(message);
 };
 
+/** Reads `field` of the message `obj` yields; CEL makes a missing key an error, not null. */
+const readField =
+  (obj: Closure, field: string): Closure =>
+  (c) => {
+    const v = (obj(c) as Record<string, unknown> | null)?.[field];
+    return v === undefined ? fail(`No such key: ${field}`) : v;
+  };
+
 const typeOf = (node: ASTNode): string => {
   const t = (node as unknown as { checkedType?: { name?: string } }).checkedType;
   return t?.name ?? 'dyn';
@@ -131,12 +139,7 @@ export function compileClosure(
         if (!messageTypes.has(typeOf(objNode))) return undefined;
         const obj = compile(objNode, scope);
         if (!obj) return undefined;
-        return (c) => {
-          const o = obj(c) as Record<string, unknown> | null;
-          const v = o?.[field];
-          if (v === undefined) return fail(`No such key: ${field}`);
-          return v;
-        };
+        return readField(obj, field);
       }
       case '[]': {
         const [listNode, indexNode] = n.args as [ASTNode, ASTNode];
@@ -318,12 +321,7 @@ export function compileClosure(
     const [objNode, field] = n.args as [ASTNode, string];
     const obj = compileChain(objNode, scope);
     if (!obj) return undefined;
-    return (c) => {
-      const o = obj(c) as Record<string, unknown> | null;
-      const v = o?.[field];
-      if (v === undefined) return fail(`No such key: ${field}`);
-      return v;
-    };
+    return readField(obj, field);
   };
 
   const compileCall = (

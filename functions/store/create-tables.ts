@@ -8,8 +8,12 @@ import {
 import type { TableNames } from './dynamo-client.ts';
 import { keyAttributeType, tableDefinitions } from './tables.ts';
 
-/** Creates every table that does not exist yet (local and test use; the cloud uses CDK). */
-export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+/**
+ * Creates every table that does not exist yet (local and test use; the cloud uses CDK).
+ * Returns the names of the tables it created, so callers can tell a fresh store.
+ */
+export async function createTables(client: DynamoDBClient, names: TableNames): Promise<string[]> {
+  const created: string[] = [];
   await Promise.all(
     tableDefinitions.map(async (table) => {
       const attributes = new Set([table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])]);
@@ -46,10 +50,12 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
               : {}),
           }),
         );
+        created.push(name);
       } catch (error: unknown) {
         if (!(error instanceof ResourceInUseException)) throw error;
       }
       await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
     }),
   );
+  return created;
 }

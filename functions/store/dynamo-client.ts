@@ -6,18 +6,20 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * which honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB (LocalStack, SAM).
  */
 export function createDocumentClient(options: { endpoint?: string } = {}): DynamoDBDocumentClient {
-  const local = options.endpoint !== undefined;
-  const client = new DynamoDBClient({
-    ...(local
-      ? {
-          endpoint: options.endpoint,
-          region: process.env.AWS_REGION ?? 'us-east-1',
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        }
-      : {}),
-  });
+  const client =
+    options.endpoint === undefined ? new DynamoDBClient({}) : createLocalClient(options.endpoint);
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/** A low-level client for DynamoDB Local (or LocalStack) at `endpoint`, which ignores credentials. */
+export function createLocalClient(endpoint: string, options: { maxAttempts?: number } = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...options,
   });
 }
 

@@ -80,7 +80,6 @@ export class JournalRepository {
               key,
               entry: text,
               leafHash: hash,
-              stagedAt: entry.at,
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
@@ -247,7 +246,7 @@ export class JournalRepository {
   }
 
   private async oldestPending(): Promise<
-    { pk: string; sk: string; key: string; entry: string; leafHash: string; stagedAt: string }[]
+    { pk: string; sk: string; key: string; entry: string; leafHash: string }[]
   > {
     const shards = await Promise.all(
       Array.from({ length: this.pendingShards }, (_, shard) =>
@@ -270,7 +269,6 @@ export class JournalRepository {
         key: String(item.key),
         entry: String(item.entry),
         leafHash: String(item.leafHash),
-        stagedAt: String(item.stagedAt),
       }))
       .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0))
       .slice(0, BATCH);

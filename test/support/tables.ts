@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { createTables } from '../../functions/store/create-tables.ts';
-import { createDocumentClient, type TableNames, tableNamesFor } from '../../functions/store/dynamo-client.ts';
+import {
+  createDocumentClient,
+  createLocalClient,
+  type TableNames,
+  tableNamesFor,
+} from '../../functions/store/dynamo-client.ts';
 
 /** Fresh, uniquely named tables in the run's DynamoDB Local, so test files never share data. */
 export async function freshTables(): Promise<{
@@ -14,11 +18,7 @@ export async function freshTables(): Promise<{
   const endpoint = inject('dynamoEndpoint');
   const prefix = `t${randomUUID().slice(0, 8)}-`;
   const names = tableNamesFor(prefix);
-  const raw = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const raw = createLocalClient(endpoint);
   await createTables(raw, names);
   raw.destroy();
   return { endpoint, prefix, names, doc: createDocumentClient({ endpoint }) };
