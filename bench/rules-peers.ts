@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ZenEngine } from '@gorules/zen-engine';
 import { Engine } from 'json-rules-engine';
 import type { ClaimSubmission } from '../functions/claims/claim.schema.ts';
 import type { ClaimFacts, Decision } from '../functions/claims/decision.ts';
@@ -315,8 +314,15 @@ export async function jsonRulesEnginePeer(rulesDir: string): Promise<Peer> {
 /**
  * GoRules ZEN: a JDM graph. A FIRST decision table holds the edits; expression nodes compute
  * allowed amount, deductible and coinsurance in ZEN's expression language.
+ *
+ * Optional: the package is not in package.json because the registry this project installs from
+ * lacks ZEN's darwin/windows/wasm binaries, and a lock file without them fails `npm ci`.
+ * `npm i --no-save @gorules/zen-engine` brings it in for a run; without it this returns undefined.
  */
-export async function zenPeer(rulesDir: string): Promise<Peer> {
+export async function zenPeer(rulesDir: string): Promise<Peer | undefined> {
+  const zenModule = '@gorules/zen-engine';
+  const zen = await import(zenModule).catch(() => undefined);
+  if (!zen) return undefined;
   const host = await hostFor(rulesDir);
   const cell = (id: string) => id;
   const graph = {
@@ -413,7 +419,7 @@ export async function zenPeer(rulesDir: string): Promise<Peer> {
       { id: 'e5', type: 'edge', sourceId: 'coinsurance', targetId: 'out' },
     ],
   };
-  const engine = new ZenEngine();
+  const engine = new zen.ZenEngine();
   const decision = engine.createDecision(graph);
   return (claim, facts) =>
     host.claim(claim, facts, async (input) => {

@@ -93,17 +93,18 @@ for (const { claim, facts } of check) {
   const ours = outcomesOf(subset.evaluate(claim, facts));
   compared++;
   if (same(ours, await jre(claim, facts))) agreeJre++;
-  if (same(ours, await zen(claim, facts))) agreeZen++;
+  if (zen && same(ours, await zen(claim, facts))) agreeZen++;
 }
 
 const oursSubset = await measure('claimledger', 'subset (9 rules, full trace)', corpus, (c, f) =>
   subset.evaluate(c, f),
 );
 const jreSubset = await measure('json-rules-engine', 'subset', corpus, jre);
-const zenSubset = await measure('@gorules/zen-engine', 'subset', corpus, zen);
+const zenSubset = zen ? await measure('@gorules/zen-engine', 'subset', corpus, zen) : undefined;
+if (!zen) console.log('@gorules/zen-engine not installed: skipped (npm i --no-save @gorules/zen-engine)');
 const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 
-const runs = [full, oursSubset, jreSubset, zenSubset];
+const runs = [full, oursSubset, jreSubset, ...(zenSubset ? [zenSubset] : [])];
 printTable(
   runs.map((r) => ({
     engine: r.engine,
@@ -118,14 +119,19 @@ printTable(
 const ratio = (a: Run, b: Run) => Math.round((a.linesPerSecond / b.linesPerSecond) * 100) / 100;
 const ratios = {
   vsJsonRulesEngine: ratio(oursSubset, jreSubset),
-  vsZen: ratio(oursSubset, zenSubset),
-  vsZenCpu: Math.round((oursSubset.linesPerCpuSecond / zenSubset.linesPerCpuSecond) * 100) / 100,
+  vsZen: zenSubset ? ratio(oursSubset, zenSubset) : null,
+  vsZenCpu: zenSubset
+    ? Math.round((oursSubset.linesPerCpuSecond / zenSubset.linesPerCpuSecond) * 100) / 100
+    : null,
 };
 console.log(
-  `\nsubset throughput ratio: claimledger / json-rules-engine = ${ratios.vsJsonRulesEngine}x, claimledger / zen = ${ratios.vsZen}x (per CPU second ${ratios.vsZenCpu}x)`,
+  `\nsubset throughput ratio: claimledger / json-rules-engine = ${ratios.vsJsonRulesEngine}x` +
+    (zenSubset ? `, claimledger / zen = ${ratios.vsZen}x (per CPU second ${ratios.vsZenCpu}x)` : ''),
 );
 console.log(
-  `agreement on ${compared} claims: json-rules-engine ${agreeJre}/${compared}, zen ${agreeZen}/${compared} identical line outcomes`,
+  `agreement on ${compared} claims: json-rules-engine ${agreeJre}/${compared}` +
+    (zen ? `, zen ${agreeZen}/${compared}` : '') +
+    ' identical line outcomes',
 );
 console.log(
   `rule set load ${loadMs} ms (MUE ${ruleSet.tables.find((t) => t.kind === 'mue')?.entries} codes, LEIE ${ruleSet.tables.find((t) => t.kind === 'excludedProviders')?.entries} NPIs); RSS ${rssBefore} MB before, ${rssLoaded} MB loaded, peak ${peakRssMb} MB`,
@@ -137,7 +143,7 @@ const file = writeResult('rules', {
   corpus: 'bench/rules-corpus.ts seed 2026, 1-10 lines per claim',
   runs,
   ratios,
-  agreement: { compared, jsonRulesEngine: agreeJre, zen: agreeZen },
+  agreement: { compared, jsonRulesEngine: agreeJre, zen: zen ? agreeZen : null },
   memory: { rssBeforeMb: rssBefore, rssLoadedMb: rssLoaded, peakRssMb, loadMs },
   outcomes,
   ruleSetHash: ruleSet.hash,
