@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { tableDefinitions } from '../functions/store/tables.ts';
 
@@ -11,6 +11,8 @@ export type TableName = (typeof tableDefinitions)[number]['logicalName'];
 export class StatefulStack extends Stack {
   readonly tables: Record<TableName, Table>;
   readonly userPool: UserPool;
+  /** Signs journal checkpoints; the private key never leaves KMS. */
+  readonly journalSigningKey: Key;
 
   constructor(scope: Construct, id: string, props: StackProps & { stage: string }) {
     super(scope, id, props);
@@ -19,6 +21,15 @@ export class StatefulStack extends Stack {
       enableKeyRotation: true,
       description: 'claimledger: encryption at rest for claims, records and the journal',
       removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    // Never destroyed, even outside prod: checkpoints already handed to auditors are only
+    // verifiable with its public key, and a new key would look like a forked log.
+    this.journalSigningKey = new Key(this, 'JournalSigningKey', {
+      keySpec: KeySpec.ECC_NIST_EDWARDS25519,
+      keyUsage: KeyUsage.SIGN_VERIFY,
+      description: 'claimledger: Ed25519 key that signs the decision journal checkpoints',
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     const tables = {} as Record<TableName, Table>;

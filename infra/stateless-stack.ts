@@ -10,7 +10,15 @@ import {
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  FilterCriteria,
+  FilterRule,
+  Runtime,
+  StartingPosition,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -24,10 +32,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export class StatelessStack extends Stack {
   readonly api: RestApi;
   readonly functions = new Map<RouteDefinition, NodejsFunction>();
+  readonly integrator: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: StackProps & { stage: string; stateful: StatefulStack }) {
     super(scope, id, props);
-    const { tables, userPool } = props.stateful;
+    const { tables, userPool, journalSigningKey } = props.stateful;
 
     this.api = new RestApi(this, 'Api', {
       restApiName: `claimledger-${props.stage}`,
@@ -42,7 +51,7 @@ export class StatelessStack extends Stack {
     const authorizer = new CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [userPool] });
 
     for (const route of routes) {
-      const fn = appFunction(this, route, tables);
+      const fn = appFunction(this, route.module, route, tables);
       this.functions.set(route, fn);
       this.api.root
         .resourceForPath(route.path)
@@ -52,18 +61,48 @@ export class StatelessStack extends Stack {
           route.authenticated ? { authorizer, authorizationType: AuthorizationType.COGNITO } : {},
         );
     }
+
+    // The journal integrator: new sequenced entries (E# items) on the journal stream trigger
+    // one round that integrates them into the tree and signs a checkpoint with the KMS key.
+    this.integrator = appFunction(
+      this,
+      'journal-integrator.handler.ts',
+      { access: { journal: 'write' } },
+      tables,
+      {
+        JOURNAL_SIGNING_KEY_ID: journalSigningKey.keyArn,
+        JOURNAL_ORIGIN: `claimledger.dev/${props.stage}/journal`,
+      },
+    );
+    journalSigningKey.grant(this.integrator, 'kms:Sign', 'kms:GetPublicKey');
+    this.integrator.addEventSource(
+      // exactOptionalPropertyTypes disagrees with CDK's own Table/ITable typing of tableStreamArn.
+      new DynamoEventSource(tables.journal as unknown as ConstructorParameters<typeof DynamoEventSource>[0], {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 1000,
+        retryAttempts: 10,
+        filters: [
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('E#') } } },
+          }),
+        ],
+      }),
+    );
   }
 }
 
 /** One way to build every function: runtime, bundling, logs, tracing, tables and their grants. */
 function appFunction(
   scope: Construct,
-  route: RouteDefinition,
+  module: string,
+  route: Pick<RouteDefinition, 'access' | 'rules'>,
   tables: Record<TableName, import('aws-cdk-lib/aws-dynamodb').Table>,
+  extraEnvironment: Record<string, string> = {},
 ) {
-  const name = route.module.replace(/\.handler\.ts$/, '');
+  const name = module.replace(/\.handler\.ts$/, '');
   const fn = new NodejsFunction(scope, `fn-${name}`, {
-    entry: join(root, 'functions/handlers', route.module),
+    entry: join(root, 'functions/handlers', module),
     handler: HANDLER_EXPORT,
     runtime: Runtime.NODEJS_22_X,
     architecture: Architecture.ARM_64,
@@ -77,6 +116,7 @@ function appFunction(
       RECORDS_TABLE: tables.records.tableName,
       JOURNAL_TABLE: tables.journal.tableName,
       RULES_DIR: '/var/task/rules',
+      ...extraEnvironment,
     },
     bundling: {
       format: OutputFormat.ESM,

@@ -68,3 +68,34 @@ export class ClaimExistsError extends Error {
 export class RevisionConflictError extends Error {
   override name = 'RevisionConflictError';
 }
+
+/** A sequenced journal entry as stored: its canonical JSON text and leaf hash (hex). */
+export interface SequencedEntry {
+  index: number;
+  key: string;
+  leafHash: string;
+  entry: string;
+}
+
+/** A signed checkpoint: a C2SP signed note over (origin, size, root). */
+export interface PublishedCheckpoint {
+  origin: string;
+  size: number;
+  rootHash: Uint8Array;
+  note: string;
+}
+
+/**
+ * The journal as its readers need it. Sizes past the integrated tree are refused with a
+ * {@link TreeRangeError}-like error by the proofs; the use cases check ranges first.
+ */
+export interface JournalReadPort {
+  latestCheckpoint(): Promise<PublishedCheckpoint | null>;
+  /** Number of entries in the integrated Merkle tree (proofs exist up to this size). */
+  treeSize(): Promise<number>;
+  entries(indices: number[]): Promise<SequencedEntry[]>;
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
+  consistencyProof(from: number, to: number): Promise<Uint8Array[]>;
+  /** Every entry about one document, by revision; `index` is absent while still pending. */
+  documentEntries(docId: string): Promise<{ key: string; index?: number; leafHash: string }[]>;
+}

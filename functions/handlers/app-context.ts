@@ -1,10 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { RuleSetPort } from '#claims/decision.ts';
+import type { JournalReadPort } from '#claims/ports.ts';
 import { loadRuleSet } from '#engine/loader.ts';
+import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
+import { journalReader } from '#store/journal-reader.ts';
+import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
 import { RecordRepository } from '#store/records.repository.ts';
 
 /** Configuration, read once at cold start; a missing variable fails fast with its name. */
@@ -25,6 +29,10 @@ export interface AppContext {
   claims: ClaimRepository;
   records: RecordRepository;
   journal: JournalRepository;
+  tree: JournalTreeRepository;
+  checkpoints: CheckpointsRepository;
+  /** The journal's read side: checkpoints, entries, proofs, document history. */
+  journalRead: JournalReadPort;
   clock: () => string;
 }
 
@@ -63,5 +71,15 @@ function build(): AppContext {
     records,
     journal,
   );
-  return { claims, records, journal, clock: () => new Date().toISOString() };
+  const tree = new JournalTreeRepository(client, env.JOURNAL_TABLE, journal);
+  const checkpoints = new CheckpointsRepository(client, env.JOURNAL_TABLE, tree);
+  return {
+    claims,
+    records,
+    journal,
+    tree,
+    checkpoints,
+    journalRead: journalReader(journal, tree, checkpoints),
+    clock: () => new Date().toISOString(),
+  };
 }

@@ -14,6 +14,8 @@ export interface LogFields {
   error?: string;
   stack?: string;
   message?: string;
+  /** Background work that is not a request, e.g. the journal integrator. */
+  component?: string;
 }
 
 export type LogSink = (line: string) => void;

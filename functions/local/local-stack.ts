@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
@@ -6,6 +7,8 @@ import { createLocalClient, tableNamesFor } from '#store/dynamo-client.ts';
 import { seedDemo } from './demo-seed.ts';
 import { type DevIssuer, devIssuer } from './dev-issuer.ts';
 import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.ts';
+import { type RunningIntegrator, startJournalIntegrator } from './journal-integrator.ts';
+import { loadOrCreateJournalKey } from './journal-key.ts';
 import { createLocalServer, type LambdaHandler, listeningPort } from './server.ts';
 
 export interface LocalStackOptions {
@@ -23,9 +26,20 @@ export interface LocalStackOptions {
   extraRoutes?: { route: RouteDefinition; handler: LambdaHandler }[];
 }
 
+/** The log's name: the checkpoint origin and the signing key's name. */
+export const LOCAL_JOURNAL_ORIGIN = 'claimledger.local/journal';
+
+/** Written to `<stateDir>/local.json` so the CLI finds the running stack without flags. */
+export const LOCAL_STATE_FILE = 'local.json';
+
 export interface LocalStack {
   url: string;
   issuer: DevIssuer;
+  /** The journal's verifier key (`<name>+<id>+<key>`): all an auditor needs to check checkpoints. */
+  verifierKey: string;
+  /** True when this start created the signing key. */
+  keyCreated: boolean;
+  integrator: RunningIntegrator;
   seeded: boolean;
   dynamoEndpoint: string;
   tablePrefix: string;
@@ -61,6 +75,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const seeded = options.seed && fresh;
   if (seeded) await seedDemo(context);
 
+  // Integration runs in-process here; in the cloud the journal table's stream triggers it.
+  const key = loadOrCreateJournalKey(options.stateDir, LOCAL_JOURNAL_ORIGIN);
+  const integrator = startJournalIntegrator({
+    tree: context.tree,
+    checkpoints: context.checkpoints,
+    signer: key.signer,
+    origin: LOCAL_JOURNAL_ORIGIN,
+  });
+
   const issuer = await devIssuer(options.stateDir);
   const extra = new Map((options.extraRoutes ?? []).map((e) => [e.route, e.handler]));
   const server: Server = createLocalServer({
@@ -79,13 +102,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   });
   await new Promise<void>((done) => server.listen(options.port, '127.0.0.1', done));
+  const url = `http://127.0.0.1:${listeningPort(server)}`;
+  writeFileSync(
+    join(options.stateDir, LOCAL_STATE_FILE),
+    `${JSON.stringify(
+      {
+        apiUrl: url,
+        dynamoEndpoint: endpoint,
+        tablePrefix,
+        origin: LOCAL_JOURNAL_ORIGIN,
+        verifierKey: key.verifierKey,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   return {
-    url: `http://127.0.0.1:${listeningPort(server)}`,
+    url,
     issuer,
+    verifierKey: key.verifierKey,
+    keyCreated: key.created,
+    integrator,
     seeded,
     dynamoEndpoint: endpoint,
     tablePrefix,
     stop: async () => {
+      await integrator.stop();
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();

@@ -52,6 +52,13 @@ Submit the demo claim (Riverside Family Clinic, member M1001):
 Read it back (the id is in the answer's "id" and Location header):
   curl -s ${stack.url}/claims/<id> -H "authorization: Bearer $PROVIDER_TOKEN"
 
+The decision journal (signed checkpoints, proofs, a claim's history):
+  curl -s ${stack.url}/journal/checkpoint -H "authorization: Bearer $PROVIDER_TOKEN" -H 'accept: text/plain'
+  curl -s ${stack.url}/claims/<id>/history -H "authorization: Bearer $ANALYST_TOKEN"
+  npx claimledger journal verify        # recompute the tree from storage, check every checkpoint
+Journal verifier key (${stack.keyCreated ? 'created now' : 'existing'}; give it to auditors, it is all they need):
+  ${stack.verifierKey}
+
 Analysts load coverage and treatment records:
   curl -s -X PUT ${stack.url}/members/M2001/coverage -H "authorization: Bearer $ANALYST_TOKEN" -H 'content-type: application/json' -d @coverage.json
 

@@ -91,8 +91,46 @@ export class JournalRepository {
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
+        // The document's history index (QLDB's history()): its entries' keys by revision.
+        // Unconditional: the key item above already makes the append unique.
+        {
+          Put: {
+            TableName: this.table,
+            Item: {
+              pk: `DOC#${entry.docId}`,
+              sk: `${entry.docRevision.toString().padStart(10, '0')}#${key}`,
+              key,
+              type: entry.type,
+              at: entry.at,
+            },
+          },
+        },
       ],
     };
+  }
+
+  /** Keys of every entry about `docId`, by revision (then key), with their index once sequenced. */
+  async documentEntries(docId: string): Promise<{ key: string; index?: number; leafHash: string }[]> {
+    const keys: string[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `DOC#${docId}` },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of out.Items ?? []) keys.push(String(item.key));
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    const found = await Promise.all(keys.map((key) => this.findByKey(key)));
+    return keys.flatMap((key, i) => {
+      const receipt = found[i];
+      return receipt ? [{ key, ...receipt }] : [];
+    });
   }
 
   /** Stages and sequences one entry on its own (records that are not part of a claim write). */

@@ -29,11 +29,38 @@ describe('CDK app', () => {
     });
   });
 
-  it('creates one arm64 nodejs22.x function per route', () => {
+  it('creates one arm64 nodejs22.x function per route, plus the journal integrator', () => {
     const functions = stateless.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: `index.${HANDLER_EXPORT}` },
     });
-    expect(Object.keys(functions)).toHaveLength(routes.length);
+    expect(Object.keys(functions)).toHaveLength(routes.length + 1);
+  });
+
+  it('signs checkpoints with a retained Ed25519 KMS key that only the integrator may use', () => {
+    stateful.hasResource('AWS::KMS::Key', {
+      Properties: { KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' },
+      DeletionPolicy: 'Retain',
+    });
+    const policies = Object.values(stateless.findResources('AWS::IAM::Policy'));
+    const signing = policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('kms:Sign'));
+    expect(signing).toHaveLength(1);
+    expect(JSON.stringify(signing[0]?.Properties.Roles)).toMatch(/journalintegrator/);
+  });
+
+  it('triggers the integrator only on newly sequenced journal entries', () => {
+    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { Keys: { pk: { S: [{ prefix: 'E#' }] } } },
+            }),
+          },
+        ],
+      },
+    });
   });
 
   it('exposes every route, with the Cognito authorizer on all but health', () => {

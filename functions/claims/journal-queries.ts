@@ -1,0 +1,116 @@
+import { toHex } from '#journal/bytes.ts';
+import { NotFoundError, ValidationError } from './errors.ts';
+import type { Identity } from './identity.ts';
+import type { ClaimRepositoryPort, JournalReadPort, PublishedCheckpoint } from './ports.ts';
+
+// The journal's read side (QLDB's digest, revision proof and history(), as transparency-log
+// checkpoints and RFC 9162 proofs). Proofs are hex SHA-256 hashes, in RFC 9162 order.
+
+function checkpointView(checkpoint: PublishedCheckpoint) {
+  return {
+    origin: checkpoint.origin,
+    size: checkpoint.size,
+    rootHash: toHex(checkpoint.rootHash),
+    note: checkpoint.note,
+  };
+}
+
+/** The newest signed checkpoint. */
+export async function latestCheckpoint(journal: JournalReadPort) {
+  const checkpoint = await journal.latestCheckpoint();
+  if (!checkpoint) throw new NotFoundError('No checkpoint has been published yet.');
+  return checkpointView(checkpoint);
+}
+
+/** One sequenced entry, decoded. Entries past the sequenced journal do not exist: 404. */
+export async function journalEntry(index: number, journal: JournalReadPort) {
+  const [stored] = await journal.entries([index]);
+  if (!stored) throw new NotFoundError(`Journal entry ${index} does not exist.`);
+  return {
+    index: stored.index,
+    leafHash: stored.leafHash,
+    entry: JSON.parse(stored.entry) as unknown,
+  };
+}
+
+/**
+ * Inclusion proof of entry `index` in the tree of `size` entries (default: the latest
+ * checkpoint's size, so the proof checks against a root the log signed).
+ */
+export async function inclusionProof(index: number, size: number | undefined, journal: JournalReadPort) {
+  const checkpoint = size === undefined ? await journal.latestCheckpoint() : null;
+  const treeSize = size ?? checkpoint?.size;
+  if (treeSize === undefined) throw new NotFoundError('No checkpoint has been published yet.');
+  const integrated = await journal.treeSize();
+  if (treeSize > integrated) {
+    throw outOfRange('size', `size ${treeSize} is beyond the tree, which has ${integrated} entries`);
+  }
+  if (index >= treeSize) {
+    throw outOfRange('index', `entry ${index} is not in the tree of size ${treeSize}`);
+  }
+  const [stored] = await journal.entries([index]);
+  const proof = await journal.inclusionProof(index, treeSize);
+  return {
+    index,
+    size: treeSize,
+    leafHash: stored?.leafHash,
+    proof: proof.map(toHex),
+    ...(checkpoint ? { checkpoint: checkpointView(checkpoint) } : {}),
+  };
+}
+
+/** Consistency proof between the trees of `from` and `to` entries (1 ≤ from ≤ to ≤ tree size). */
+export async function consistencyProof(from: number, to: number, journal: JournalReadPort) {
+  if (from < 1)
+    throw outOfRange('from', 'from must be at least 1: every tree is consistent with the empty one');
+  if (from > to) throw outOfRange('from', `from (${from}) must not be greater than to (${to})`);
+  const integrated = await journal.treeSize();
+  if (to > integrated)
+    throw outOfRange('to', `to (${to}) is beyond the tree, which has ${integrated} entries`);
+  const proof = await journal.consistencyProof(from, to);
+  return { from, to, proof: proof.map(toHex) };
+}
+
+/**
+ * Every revision of a claim with its journal entry and, once integrated, its inclusion proof
+ * in the latest checkpoint: what QLDB's history() gave, plus the proof. Analysts only (the
+ * route says so); the claim must exist.
+ */
+export async function claimHistory(
+  id: string,
+  identity: Identity,
+  claims: ClaimRepositoryPort,
+  journal: JournalReadPort,
+) {
+  if (!identity.roles.includes('analyst')) throw new NotFoundError(`Claim ${id} was not found.`);
+  const claim = await claims.find(id);
+  if (!claim) throw new NotFoundError(`Claim ${id} was not found.`);
+  const docId = `claim/${id}`;
+  const [refs, checkpoint] = await Promise.all([journal.documentEntries(docId), journal.latestCheckpoint()]);
+  const sequenced = refs.flatMap((ref) => (ref.index === undefined ? [] : [ref.index]));
+  const entries = new Map((await journal.entries(sequenced)).map((e) => [e.index, e]));
+  const revisions = await Promise.all(
+    refs.map(async (ref) => {
+      const stored = ref.index === undefined ? undefined : entries.get(ref.index);
+      const provable = checkpoint !== null && ref.index !== undefined && ref.index < checkpoint.size;
+      return {
+        index: ref.index ?? null,
+        leafHash: ref.leafHash,
+        entry: stored ? (JSON.parse(stored.entry) as unknown) : null,
+        proof: provable
+          ? (await journal.inclusionProof(ref.index as number, checkpoint.size)).map(toHex)
+          : null,
+      };
+    }),
+  );
+  return {
+    docId,
+    currentRevision: claim.revision,
+    checkpoint: checkpoint ? checkpointView(checkpoint) : null,
+    revisions,
+  };
+}
+
+function outOfRange(parameter: string, message: string): ValidationError {
+  return new ValidationError(message, [{ path: parameter, message }]);
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { log } from '#http/logger.ts';
+import { integrateAndPublish } from '#store/journal-publisher.ts';
+import { kmsEd25519Signer } from '#store/kms-signer.ts';
+import { appContext } from './app-context.ts';
+
+/** The signing key (KMS, ECC_NIST_EDWARDS25519) and the log's name, which is also the key's. */
+const environment = z.object({
+  JOURNAL_SIGNING_KEY_ID: z.string().min(1),
+  JOURNAL_ORIGIN: z.string().regex(/^[^\s+]+$/),
+});
+
+let signer: ReturnType<typeof kmsEd25519Signer> | undefined;
+
+/**
+ * Triggered by the journal table's stream when entries are sequenced (the CDK filter passes
+ * only new `E#` items). The records themselves are not read: one round integrates whatever is
+ * sequenced and signs a checkpoint, so a batch of any size costs one round, and a failed round
+ * is retried by the stream with nothing lost.
+ */
+export const handler = async (): Promise<void> => {
+  const env = environment.parse(process.env);
+  signer ??= kmsEd25519Signer(env.JOURNAL_ORIGIN, env.JOURNAL_SIGNING_KEY_ID);
+  const { tree, checkpoints } = await appContext();
+  const startedAt = Date.now();
+  const checkpoint = await integrateAndPublish({
+    tree,
+    checkpoints,
+    signer: await signer,
+    origin: env.JOURNAL_ORIGIN,
+  });
+  log('info', {
+    component: 'journal-integrator',
+    durationMs: Date.now() - startedAt,
+    message: `checkpoint at size ${checkpoint.size}`,
+  });
+};

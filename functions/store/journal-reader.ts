@@ -1,0 +1,20 @@
+import type { JournalReadPort } from '#claims/ports.ts';
+import type { CheckpointsRepository } from './checkpoints.repository.ts';
+import type { JournalRepository } from './journal.repository.ts';
+import type { JournalTreeRepository } from './journal-tree.repository.ts';
+
+/** The journal's read side over its three repositories (entries, tree, checkpoints). */
+export function journalReader(
+  journal: JournalRepository,
+  tree: JournalTreeRepository,
+  checkpoints: CheckpointsRepository,
+): JournalReadPort {
+  return {
+    latestCheckpoint: () => checkpoints.latest(),
+    treeSize: async () => (await tree.treeState()).size,
+    entries: (indices) => journal.entries(indices),
+    inclusionProof: (index, size) => tree.inclusionProof(index, size),
+    consistencyProof: (from, to) => tree.consistencyProof(from, to),
+    documentEntries: (docId) => journal.documentEntries(docId),
+  };
+}
