@@ -34,7 +34,11 @@ export class StatelessStack extends Stack {
   readonly functions = new Map<RouteDefinition, NodejsFunction>();
   readonly integrator: NodejsFunction;
 
-  constructor(scope: Construct, id: string, props: StackProps & { stage: string; stateful: StatefulStack }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: StackProps & { stage: string; stateful: StatefulStack; rulesDir: string },
+  ) {
     super(scope, id, props);
     const { tables, userPool, journalSigningKey } = props.stateful;
 
@@ -51,7 +55,7 @@ export class StatelessStack extends Stack {
     const authorizer = new CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [userPool] });
 
     for (const route of routes) {
-      const fn = appFunction(this, route.module, route, tables);
+      const fn = appFunction(this, route.module, route, { tables, rulesDir: props.rulesDir });
       this.functions.set(route, fn);
       this.api.root
         .resourceForPath(route.path)
@@ -68,10 +72,13 @@ export class StatelessStack extends Stack {
       this,
       'journal-integrator.handler.ts',
       { access: { journal: 'write' } },
-      tables,
       {
-        JOURNAL_SIGNING_KEY_ID: journalSigningKey.keyArn,
-        JOURNAL_ORIGIN: `claimledger.dev/${props.stage}/journal`,
+        tables,
+        rulesDir: props.rulesDir,
+        environment: {
+          JOURNAL_SIGNING_KEY_ID: journalSigningKey.keyArn,
+          JOURNAL_ORIGIN: `claimledger.dev/${props.stage}/journal`,
+        },
       },
     );
     journalSigningKey.grant(this.integrator, 'kms:Sign', 'kms:GetPublicKey');
@@ -97,9 +104,14 @@ function appFunction(
   scope: Construct,
   module: string,
   route: Pick<RouteDefinition, 'access' | 'rules'>,
-  tables: Record<TableName, import('aws-cdk-lib/aws-dynamodb').Table>,
-  extraEnvironment: Record<string, string> = {},
+  options: {
+    tables: Record<TableName, import('aws-cdk-lib/aws-dynamodb').Table>;
+    /** The checked rule set, copied beside handlers that decide claims. */
+    rulesDir: string;
+    environment?: Record<string, string>;
+  },
 ) {
+  const { tables } = options;
   const name = module.replace(/\.handler\.ts$/, '');
   const fn = new NodejsFunction(scope, `fn-${name}`, {
     entry: join(root, 'functions/handlers', module),
@@ -116,7 +128,7 @@ function appFunction(
       RECORDS_TABLE: tables.records.tableName,
       JOURNAL_TABLE: tables.journal.tableName,
       RULES_DIR: '/var/task/rules',
-      ...extraEnvironment,
+      ...options.environment,
     },
     bundling: {
       format: OutputFormat.ESM,
@@ -135,7 +147,7 @@ function appFunction(
               beforeInstall: () => [],
               afterBundling: (_input: string, output: string) => {
                 // Runs at synth time on this machine: ship the rule files beside the handler.
-                cpSync(join(root, 'rules'), join(output, 'rules'), { recursive: true });
+                cpSync(options.rulesDir, join(output, 'rules'), { recursive: true });
                 return [];
               },
             },

@@ -2,8 +2,14 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Role } from '#claims/identity.ts';
 import { devIssuer } from '#local/dev-issuer.ts';
+import { rulesCheck, rulesExplain, rulesTest } from './rules.command.ts';
 
 const usage = `Usage: claimledger <command>
+
+  rules check [DIR]    Load and type-check a rule set (default ./rules); exit 1 on any problem.
+  rules test [DIR]     Run the rule tests stored beside the rules; a failure prints a diff.
+  rules explain CLAIM.json [--records FILE] [--rules DIR] [--json]
+                       Decide a claim offline and show why, rule by rule.
 
   token --role provider|analyst|rules-admin [--npi NPI[,NPI]] [--sub NAME] [--ttl SECONDS] [--state-dir DIR]
         Mint a dev token for the local server (state dir: where npm start keeps its keys,
@@ -29,6 +35,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
   switch (command) {
     case 'token':
       return token(rest);
+    case 'rules':
+      return rules(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -36,6 +44,39 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return command === undefined ? 2 : 0;
     default:
       process.stderr.write(`claimledger: unknown command "${command}"\n\n${usage}`);
+      return 2;
+  }
+}
+
+async function rules(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      records: { type: 'string' },
+      rules: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  switch (sub) {
+    case 'check':
+      return rulesCheck(positionals[0] ?? 'rules');
+    case 'test':
+      return rulesTest(positionals[0] ?? 'rules');
+    case 'explain': {
+      const [claimFile] = positionals;
+      if (claimFile === undefined) {
+        process.stderr.write('claimledger rules explain: give the claim file, e.g. rules explain claim.json\n');
+        return 2;
+      }
+      return rulesExplain(claimFile, values.records, {
+        json: values.json,
+        ...(values.rules ? { rulesDir: values.rules } : {}),
+      });
+    }
+    default:
+      process.stderr.write(`claimledger rules: expected check, test or explain\n\n${usage}`);
       return 2;
   }
 }
