@@ -1,7 +1,14 @@
 import { toHex } from '#journal/bytes.ts';
+import type { JournalEntry } from '#journal/entry.ts';
 import { NotFoundError, ValidationError } from './errors.ts';
-import type { Identity } from './identity.ts';
-import type { ClaimRepositoryPort, JournalReadPort, PublishedCheckpoint } from './ports.ts';
+import { actingRole, type Identity } from './identity.ts';
+import type {
+  ClaimRepositoryPort,
+  Clock,
+  JournalReadPort,
+  JournalReceipt,
+  PublishedCheckpoint,
+} from './ports.ts';
 
 // The journal's read side (QLDB's digest, revision proof and history(), as transparency-log
 // checkpoints and RFC 9162 proofs). Proofs are hex SHA-256 hashes, in RFC 9162 order.
@@ -71,21 +78,34 @@ export async function consistencyProof(from: number, to: number, journal: Journa
   return { from, to, proof: proof.map(toHex) };
 }
 
+export interface ClaimHistoryPorts {
+  claims: ClaimRepositoryPort;
+  journal: JournalReadPort;
+  /** Journals the read itself: who looked at a claim's full history is part of that history. */
+  recordRead(key: string, entry: JournalEntry): Promise<JournalReceipt>;
+  clock: Clock;
+  newKey: () => string;
+}
+
 /**
  * Every revision of a claim with its journal entry and, once integrated, its inclusion proof
- * in the latest checkpoint: what QLDB's history() gave, plus the proof. Analysts only (the
- * route says so); the claim must exist.
+ * in the latest checkpoint: what QLDB's history() gave, plus the proof. Analysts only; the
+ * read is journaled first (a `record.read` entry), so it appears in the history it returns.
  */
-export async function claimHistory(
-  id: string,
-  identity: Identity,
-  claims: ClaimRepositoryPort,
-  journal: JournalReadPort,
-) {
+export async function claimHistory(id: string, identity: Identity, ports: ClaimHistoryPorts) {
   if (!identity.roles.includes('analyst')) throw new NotFoundError(`Claim ${id} was not found.`);
-  const claim = await claims.find(id);
+  const claim = await ports.claims.find(id);
   if (!claim) throw new NotFoundError(`Claim ${id} was not found.`);
   const docId = `claim/${id}`;
+  await ports.recordRead(`read/${ports.newKey()}`, {
+    type: 'record.read',
+    docId,
+    docRevision: claim.revision,
+    actor: { sub: identity.sub, role: actingRole(identity) },
+    at: ports.clock(),
+    payload: { view: 'history' },
+  });
+  const { journal } = ports;
   const [refs, checkpoint] = await Promise.all([journal.documentEntries(docId), journal.latestCheckpoint()]);
   const sequenced = refs.flatMap((ref) => (ref.index === undefined ? [] : [ref.index]));
   const entries = new Map((await journal.entries(sequenced)).map((e) => [e.index, e]));

@@ -67,7 +67,9 @@ async function rules(args: string[]): Promise<number> {
     case 'explain': {
       const [claimFile] = positionals;
       if (claimFile === undefined) {
-        process.stderr.write('claimledger rules explain: give the claim file, e.g. rules explain claim.json\n');
+        process.stderr.write(
+          'claimledger rules explain: give the claim file, e.g. rules explain claim.json\n',
+        );
         return 2;
       }
       return rulesExplain(claimFile, values.records, {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { RuleSetPort } from '#claims/decision.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
 import { loadRuleSet } from '#engine/loader.ts';
+import type { RuleSet } from '#engine/rule-set.ts';
 import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
@@ -47,8 +48,34 @@ export function appContext(): Promise<AppContext> {
 
 /** The rule set this deployment decides with, loaded and compiled once, on first use. */
 export function activeRuleSet(): Promise<RuleSetPort> {
-  ruleSet ??= loadRuleSet(config().RULES_DIR);
+  ruleSet ??= loadRuleSet(config().RULES_DIR).then(async (loaded) => {
+    await journalActivation(loaded);
+    return loaded;
+  });
   return ruleSet;
+}
+
+/**
+ * Journals the rule set's activation once per content hash, before it decides anything, so
+ * every decision's `ruleSetHash` points back at an entry saying what that rule set was.
+ */
+async function journalActivation(ruleSet: RuleSet): Promise<void> {
+  const { journal, clock } = await appContext();
+  await journal.appendOnce(`ruleset/${ruleSet.hash}`, {
+    type: 'ruleset.activated',
+    docId: `ruleset/${ruleSet.hash}`,
+    docRevision: 1,
+    ruleSetHash: ruleSet.hash,
+    actor: { sub: 'claimledger', role: 'system' },
+    at: clock(),
+    payload: {
+      name: ruleSet.name,
+      version: ruleSet.version,
+      rules: ruleSet.rules.map((rule) => rule.id),
+      files: [...ruleSet.files],
+      fraudThreshold: ruleSet.fraudThreshold,
+    },
+  });
 }
 
 function config(): z.infer<typeof environment> {

@@ -57,7 +57,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/claims/{id}/history',
     module: 'claim-history.handler.ts',
     authenticated: true,
-    access: { claims: 'read', journal: 'read' },
+    // Writes the journal: the read itself is journaled (an audited read).
+    access: { claims: 'read', journal: 'write' },
   },
   {
     method: 'GET',

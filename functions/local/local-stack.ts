@@ -70,8 +70,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const fresh = (await createTables(raw, names)).includes(names.journal);
   raw.destroy();
 
-  const { appContext } = await import('#handlers/app-context.ts');
+  const { activeRuleSet, appContext } = await import('#handlers/app-context.ts');
   const context = await appContext();
+  // Load, check and journal the rule set's activation now rather than on the first claim.
+  await activeRuleSet();
   const seeded = options.seed && fresh;
   if (seeded) await seedDemo(context);
 

@@ -152,6 +152,20 @@ export class JournalRepository {
     return this.receipt(key);
   }
 
+  /**
+   * Appends an entry that must exist once per key however many processes try (a rule set's
+   * activation): the first writer's entry stands and everyone gets its receipt.
+   */
+  async appendOnce(key: string, entry: JournalEntry): Promise<JournalReceipt> {
+    if ((await this.findByKey(key)) !== null) return this.receipt(key);
+    try {
+      return await this.append(key, entry);
+    } catch (error: unknown) {
+      if (error instanceof JournalKeyConflictError) return this.receipt(key);
+      throw error;
+    }
+  }
+
   /** Sequences pending entries until `key` has its index, and returns the receipt. */
   async receipt(key: string): Promise<JournalReceipt> {
     for (let attempt = 0; attempt < 50; attempt++) {

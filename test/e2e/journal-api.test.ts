@@ -78,6 +78,17 @@ describe('journal API over HTTP', () => {
     ).toThrow();
   });
 
+  it("journals the rule set's activation, which every decision's rule-set hash points back at", async () => {
+    const decided = (await get(`/journal/entries/${receipt.index}`)).body.entry as { ruleSetHash: string };
+    let activation: Record<string, unknown> | undefined;
+    for (let index = 0; index < receipt.index && !activation; index++) {
+      const entry = (await get(`/journal/entries/${index}`)).body.entry as Record<string, unknown>;
+      if (entry.type === 'ruleset.activated') activation = entry;
+    }
+    expect(activation?.docId).toBe(`ruleset/${decided.ruleSetHash}`);
+    expect((activation?.payload as { rules: string[] }).rules.length).toBeGreaterThan(10);
+  });
+
   it('gives analysts the entry, whose canonical bytes hash to the receipt', async () => {
     const res = await get(`/journal/entries/${receipt.index}`);
     expect(res.status).toBe(200);
@@ -100,7 +111,9 @@ describe('journal API over HTTP', () => {
       entry: Record<string, unknown>;
       proof: string[];
     }[];
-    expect(revisions).toHaveLength(1);
+    // The decision, then this very read: analysts' reads of a history are journaled.
+    expect(revisions.map((r) => r.entry.type)).toEqual(['claim.decided', 'record.read']);
+    expect(revisions[1]?.entry.actor).toEqual({ sub: 'analyst-ana', role: 'analyst' });
     const [first] = revisions;
     expect(first?.index).toBe(receipt.index);
     expect(first?.entry.docRevision).toBe(1);

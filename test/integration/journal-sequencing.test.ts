@@ -1,7 +1,10 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import type { JournalEntry } from '../../functions/journal/entry.ts';
+import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts';
 import { JournalKeyConflictError, JournalRepository } from '../../functions/store/journal.repository.ts';
+import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
 import { freshTables } from '../support/tables.ts';
 
 const entry = (n: number, extra: Record<string, unknown> = {}): JournalEntry => ({
@@ -25,25 +28,61 @@ describe('journal sequencing against DynamoDB Local', () => {
     journal = new JournalRepository(doc, table);
   });
 
-  it('gives 16 concurrent writers dense, unique indices and loses no acknowledged entry', async () => {
+  it('gives 16 concurrent writers (separate processes) 2,000 dense, unique indices, loses none, and the tree verifies', async () => {
     const start = await journal.size();
+    // One repository per writer: no in-process sharing, so only DynamoDB's conditions arbitrate.
     const writers = Array.from({ length: 16 }, (_, w) =>
       (async () => {
+        const own = new JournalRepository(doc, table);
         const receipts = [];
-        for (let i = 0; i < 25; i++) receipts.push(await journal.append(`w${w}-${i}`, entry(w * 1000 + i)));
+        for (let i = 0; i < 125; i++) receipts.push(await own.append(`w${w}-${i}`, entry(w * 1000 + i)));
         return receipts;
       })(),
     );
     const receipts = (await Promise.all(writers)).flat();
     const indices = receipts.map((r) => r.index).sort((a, b) => a - b);
 
-    expect(new Set(indices).size).toBe(400);
+    expect(new Set(indices).size).toBe(2000);
     expect(indices[0]).toBe(start);
-    expect(indices.at(-1)).toBe(start + 399);
-    expect(await journal.size()).toBe(start + 400);
+    expect(indices.at(-1)).toBe(start + 1999);
+    expect(await journal.size()).toBe(start + 2000);
     const stored = await journal.entries(indices);
     expect(stored.map((e) => e.key).sort()).toEqual(receipts.map((r) => r.key).sort());
     for (const r of receipts) expect(stored.find((e) => e.index === r.index)?.leafHash).toBe(r.leafHash);
+
+    // The integrated tree's root is the RFC 9162 root of every entry's bytes, recomputed here.
+    const tree = new JournalTreeRepository(doc, table, journal);
+    const state = await tree.integrateAll();
+    const all = await journal.entries(Array.from({ length: state.size }, (_, i) => i));
+    expect(all).toHaveLength(state.size);
+    expect(toHex(state.root)).toBe(toHex(rootFromLeafHashes(all.map((e) => hashLeaf(utf8Encode(e.entry))))));
+  }, 120_000);
+
+  it('appends a once-per-key entry once, however many processes race to', async () => {
+    const once = entry(4242);
+    const racers = Array.from({ length: 6 }, (_, i) =>
+      new JournalRepository(doc, table).appendOnce('ruleset/abc', {
+        ...once,
+        at: `2026-02-0${i + 1}T00:00:00.000Z`,
+      }),
+    );
+    const receipts = await Promise.all(racers);
+    expect(new Set(receipts.map((r) => r.index)).size).toBe(1);
+    expect(new Set(receipts.map((r) => r.leafHash)).size).toBe(1);
+  });
+
+  it("lists a document's entries by revision for its history", async () => {
+    const docEntry = (revision: number): JournalEntry => ({
+      ...entry(7000 + revision),
+      docId: 'claim/cHISTORY',
+      docRevision: revision,
+    });
+    await journal.append('hist-2', docEntry(2));
+    await journal.append('hist-1', docEntry(1));
+    const refs = await journal.documentEntries('claim/cHISTORY');
+    expect(refs.map((r) => r.key)).toEqual(['hist-1', 'hist-2']);
+    for (const ref of refs) expect(Number.isInteger(ref.index)).toBe(true);
+    expect(await journal.documentEntries('claim/nothing')).toEqual([]);
   });
 
   it('is idempotent on its key: a retry gets the first receipt, a different entry is refused', async () => {
