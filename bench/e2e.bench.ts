@@ -16,7 +16,7 @@ import { demoClaim } from '../functions/local/demo-seed.ts';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import { startLocalStack } from '../functions/local/local-stack.ts';
 import { createDocumentClient, tableNamesFor } from '../functions/store/dynamo-client.ts';
-import { printTable, runConcurrent, writeResult } from './stats.ts';
+import { percentile, printTable, runConcurrent, writeResult } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 400);
 setLogSink(() => undefined); // access logs would dominate the output
@@ -55,11 +55,45 @@ const token = await stack.issuer.mint({
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
 let run = 0;
+/** Journal index and response time of each decided claim, for the integration delay. */
+const answered: { index: number; at: number }[] = [];
 async function post(path: string, i: number): Promise<void> {
   const body = JSON.stringify({ ...demoClaim, claimId: `B${run}-${i}`, memberId: `BENCH-${i % MEMBERS}` });
   const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers, body });
-  await res.arrayBuffer();
+  const text = await res.text();
   if (res.status !== 201) throw new Error(`${path} answered ${res.status}`);
+  const index = (JSON.parse(text) as { journal?: { index: number } }).journal?.index;
+  if (index !== undefined) answered.push({ index, at: performance.now() });
+}
+
+/**
+ * Integration delay: from a claim's answer (its entry is sequenced by then) until a signed
+ * checkpoint covers it, watched by polling the newest checkpoint every 5 ms while claims run.
+ */
+async function integrationDelays(work: () => Promise<unknown>): Promise<number[]> {
+  const { appContext } = await import('../functions/handlers/app-context.ts');
+  const { checkpoints } = await appContext();
+  answered.length = 0;
+  const delays: number[] = [];
+  let done = false;
+  const watcher = (async () => {
+    while (!done || answered.length > 0) {
+      const size = (await checkpoints.latest())?.size ?? 0;
+      const now = performance.now();
+      for (let i = answered.length - 1; i >= 0; i--) {
+        const a = answered[i] as { index: number; at: number };
+        if (a.index < size) {
+          delays.push(now - a.at);
+          answered.splice(i, 1);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  await work();
+  done = true;
+  await watcher;
+  return delays.sort((a, b) => a - b);
 }
 
 // Warm up both paths (module loading, rule compilation, JIT) before measuring.
@@ -87,6 +121,17 @@ console.log(
   `\nPOST /claims vs single PutItem baseline, ${requests} requests per cell, DynamoDB Local, ${demoClaim.lines.length} lines/claim`,
 );
 printTable(rows);
-console.log(`\nwritten to ${writeResult('e2e', { requests, rows })}`);
+run++;
+const delays = await integrationDelays(() => runConcurrent(requests, 16, (i) => post('/claims', i)));
+const delay = {
+  claims: delays.length,
+  p50: percentile(delays, 50),
+  p99: percentile(delays, 99),
+  max: delays.at(-1),
+};
+console.log(
+  `\nintegration delay (answer → covered by a signed checkpoint), ${delay.claims} claims at 16 clients: p50 ${delay.p50.toFixed(0)} ms, p99 ${delay.p99.toFixed(0)} ms, max ${delay.max?.toFixed(0)} ms (target p99 < 1000 ms)`,
+);
+console.log(`\nwritten to ${writeResult('e2e', { requests, rows, integrationDelayMs: delay })}`);
 await stack.stop();
 await dynamo.stop();
