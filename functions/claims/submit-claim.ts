@@ -4,6 +4,7 @@ import type { Decision, RuleSetPort } from './decision.ts';
 import { AccumulatorConflictError, ConflictError, ForbiddenError } from './errors.ts';
 import { claimDocId, contentHash } from './hashing.ts';
 import { actingRole, type Identity } from './identity.ts';
+import type { KeyedSerializer } from './keyed-serializer.ts';
 import {
   ClaimExistsError,
   type ClaimRepositoryPort,
@@ -16,6 +17,8 @@ export interface SubmitClaimPorts {
   claims: ClaimRepositoryPort;
   ruleSet: RuleSetPort;
   clock: Clock;
+  /** Decides one member's claims one at a time within this process (see keyed-serializer.ts). */
+  serialize?: KeyedSerializer;
 }
 
 export interface SubmitClaimResult {
@@ -25,7 +28,12 @@ export interface SubmitClaimResult {
   receipt: JournalReceipt;
 }
 
-const MAX_ATTEMPTS = 8;
+// Losing an accumulator race is normal when one member's claims arrive together: each round
+// one contender wins, so the others retry after a jittered, growing pause (≤ 250 ms) until a
+// deadline that leaves the request inside the function's 10 s timeout.
+const RETRY_DEADLINE_MS = 7_000;
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 10 * 2 ** attempt)));
 
 /**
  * Decides a provider's claim: authorize, idempotency, gather facts, evaluate, then one atomic
@@ -42,13 +50,23 @@ export async function submitClaim(
       `This client may not submit claims for billing provider NPI ${submission.billingProviderNpi}.`,
     );
   }
+  const decide = () => decideNew(submission, identity, ports);
+  return ports.serialize ? ports.serialize(submission.memberId, decide) : decide();
+}
+
+async function decideNew(
+  submission: ClaimSubmission,
+  identity: Identity,
+  ports: SubmitClaimPorts,
+): Promise<SubmitClaimResult> {
   const id = claimDocId(submission.billingProviderNpi, submission.claimId);
   const bodyHash = contentHash(submission);
 
   const existing = await ports.claims.find(id);
   if (existing) return replay(existing, bodyHash, ports.claims);
 
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  const deadline = Date.now() + RETRY_DEADLINE_MS;
+  for (let attempt = 1; Date.now() < deadline; attempt++) {
     const facts = await ports.claims.gatherFacts(submission);
     const decision = ports.ruleSet.evaluate(submission, facts);
     const now = ports.clock();
@@ -68,7 +86,10 @@ export async function submitClaim(
       const receipt = await ports.claims.saveDecided(claim, facts, decidedEntry(claim, identity, now));
       return { outcome: 'created', claim, receipt };
     } catch (error: unknown) {
-      if (error instanceof AccumulatorConflictError) continue;
+      if (error instanceof AccumulatorConflictError) {
+        await backoff(attempt);
+        continue;
+      }
       if (error instanceof ClaimExistsError) {
         // The same claim raced in from a concurrent retry: answer as a retry would.
         const winner = await ports.claims.find(id);

@@ -1,15 +1,20 @@
 import { claimSubmissionSchema } from '#claims/claim.schema.ts';
 import { claimView } from '#claims/claim-view.ts';
+import { keyedSerializer } from '#claims/keyed-serializer.ts';
 import { submitClaim } from '#claims/submit-claim.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
 import { activeRuleSet, appContext } from './app-context.ts';
 
+// One queue per Lambda instance (or local process): its concurrent claims for the same member
+// are decided in turn; other instances are arbitrated by the accumulators' conditional write.
+const memberQueue = keyedSerializer();
+
 /** POST /claims: decide a provider's claim now; a retry of the same body returns the first decision. */
 export const handler = httpHandler(['provider'], async ({ event, identity }) => {
   const submission = parseJsonBody(event, claimSubmissionSchema);
   const [{ claims, clock }, ruleSet] = await Promise.all([appContext(), activeRuleSet()]);
-  const result = await submitClaim(submission, identity, { claims, ruleSet, clock });
+  const result = await submitClaim(submission, identity, { claims, ruleSet, clock, serialize: memberQueue });
   return json(result.outcome === 'created' ? 201 : 200, claimView(result.claim, result.receipt, identity), {
     location: `/claims/${result.claim.id}`,
   });

@@ -9,7 +9,7 @@ import {
 import type { TreatmentRecord } from '#claims/records.schema.ts';
 import type { JournalEntry } from '#journal/entry.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
-import { failedConditions } from './transactions.ts';
+import { failedConditions, isContention } from './transactions.ts';
 
 // Key design of the records table, in one place: one partition per member holds its coverage
 // document, treatment records (by date, plus an id item for idempotency) and accumulators.
@@ -155,7 +155,7 @@ export class RecordRepository implements RecordRepositoryPort {
     try {
       return await this.journal.append(key, entry, [guarded, ...alongside]);
     } catch (error: unknown) {
-      if (failedConditions(error)?.length)
+      if (failedConditions(error)?.length || isContention(error))
         throw new RevisionConflictError(`${entry.docId} changed concurrently`);
       throw error;
     }
