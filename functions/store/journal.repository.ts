@@ -50,7 +50,7 @@ const pad = (index: number) => index.toString().padStart(12, '0');
  * staging is sequenced by the next one. See README "Journal sequencing" for the throughput math.
  */
 export class JournalRepository {
-  private inFlight: Promise<number> | undefined;
+  private inFlight: Promise<Map<string, JournalReceipt>> | undefined;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -149,7 +149,7 @@ export class JournalRepository {
       }
       throw error;
     }
-    return this.receipt(key);
+    return this.receipt(key, true);
   }
 
   /**
@@ -166,13 +166,20 @@ export class JournalRepository {
     }
   }
 
-  /** Sequences pending entries until `key` has its index, and returns the receipt. */
-  async receipt(key: string): Promise<JournalReceipt> {
+  /**
+   * Sequences pending entries until `key` has its index, and returns the receipt. `staged`
+   * says the caller has just staged it, so the first look-up can be skipped: the sequencing
+   * round reports the indices it assigned.
+   */
+  async receipt(key: string, staged = false): Promise<JournalReceipt> {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const found = await this.findByKey(key);
-      if (found === null) throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
-      if (found.index !== undefined) return { index: found.index, leafHash: found.leafHash, key };
-      await this.sequenceShared();
+      if (!staged || attempt > 0) {
+        const found = await this.findByKey(key);
+        if (found === null) throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
+        if (found.index !== undefined) return { index: found.index, leafHash: found.leafHash, key };
+      }
+      const assigned = (await this.sequenceShared()).get(key);
+      if (assigned) return assigned;
     }
     throw new JournalSequencingError(`entry ${key} was not sequenced after 50 rounds`);
   }
@@ -200,7 +207,7 @@ export class JournalRepository {
    * Concurrent callers in one process share a single sequencing round instead of racing each
    * other for the counter; across processes the counter's condition arbitrates.
    */
-  private sequenceShared(): Promise<number> {
+  private sequenceShared(): Promise<Map<string, JournalReceipt>> {
     this.inFlight ??= this.sequencePending().finally(() => {
       this.inFlight = undefined;
     });
@@ -210,12 +217,12 @@ export class JournalRepository {
   /**
    * One group commit: takes the oldest pending entries (up to a batch) and appends them after
    * the current size, conditional on the size not having moved. Losing that race is normal:
-   * another writer sequenced them. Returns how many entries this call sequenced.
+   * another writer sequenced them. Returns the receipts of the entries this call sequenced.
    */
-  async sequencePending(): Promise<number> {
-    const pending = await this.oldestPending();
-    if (pending.length === 0) return 0;
-    const size = await this.size();
+  async sequencePending(): Promise<Map<string, JournalReceipt>> {
+    // Both reads at once: a stale size only makes the conditional transaction fail, harmlessly.
+    const [pending, size] = await Promise.all([this.oldestPending(), this.size()]);
+    if (pending.length === 0) return new Map();
     const items: DocTransactItem[] = [
       {
         Update: {
@@ -262,9 +269,9 @@ export class JournalRepository {
     });
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return pending.length;
+      return new Map(pending.map((p, i) => [p.key, { index: size + i, leafHash: p.leafHash, key: p.key }]));
     } catch (error: unknown) {
-      if (isContention(error)) return 0;
+      if (isContention(error)) return new Map();
       throw error;
     }
   }
