@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { RuleSetPort } from '#claims/decision.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
 import { loadRuleSet } from '#engine/loader.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
@@ -11,6 +10,7 @@ import { JournalRepository } from '#store/journal.repository.ts';
 import { journalReader } from '#store/journal-reader.ts';
 import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
 import { RecordRepository } from '#store/records.repository.ts';
+import { ReviewRepository } from '#store/reviews.repository.ts';
 
 /** Configuration, read once at cold start; a missing variable fails fast with its name. */
 const environment = z.object({
@@ -29,6 +29,8 @@ const environment = z.object({
 export interface AppContext {
   claims: ClaimRepository;
   records: RecordRepository;
+  /** The fraud-review queue (review items live in the claims table). */
+  reviews: ReviewRepository;
   journal: JournalRepository;
   tree: JournalTreeRepository;
   checkpoints: CheckpointsRepository;
@@ -38,7 +40,7 @@ export interface AppContext {
 }
 
 let context: Promise<AppContext> | undefined;
-let ruleSet: Promise<RuleSetPort> | undefined;
+let ruleSet: Promise<RuleSet> | undefined;
 
 /** The composition root shared by all handlers of one process: clients and repositories, once. */
 export function appContext(): Promise<AppContext> {
@@ -47,7 +49,7 @@ export function appContext(): Promise<AppContext> {
 }
 
 /** The rule set this deployment decides with, loaded and compiled once, on first use. */
-export function activeRuleSet(): Promise<RuleSetPort> {
+export function activeRuleSet(): Promise<RuleSet> {
   ruleSet ??= loadRuleSet(config().RULES_DIR).then(async (loaded) => {
     await journalActivation(loaded);
     return loaded;
@@ -100,9 +102,15 @@ function build(): AppContext {
   );
   const tree = new JournalTreeRepository(client, env.JOURNAL_TABLE, journal);
   const checkpoints = new CheckpointsRepository(client, env.JOURNAL_TABLE, tree);
+  const reviews = new ReviewRepository(
+    client,
+    { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE },
+    journal,
+  );
   return {
     claims,
     records,
+    reviews,
     journal,
     tree,
     checkpoints,

@@ -88,4 +88,35 @@ export const routes: readonly RouteDefinition[] = [
     authenticated: true,
     access: { journal: 'read' },
   },
+  {
+    method: 'GET',
+    path: '/reviews',
+    module: 'review-queue.handler.ts',
+    authenticated: true,
+    access: { claims: 'read' },
+  },
+  {
+    method: 'GET',
+    path: '/reviews/{claimId}',
+    module: 'review-detail.handler.ts',
+    authenticated: true,
+    // Writes the journal: an analyst's read of a claim's detail is journaled (record.read).
+    access: { claims: 'read', journal: 'write' },
+  },
+  {
+    method: 'POST',
+    path: '/reviews/{claimId}/assign',
+    module: 'review-assign.handler.ts',
+    authenticated: true,
+    access: { claims: 'write', journal: 'write' },
+  },
+  {
+    method: 'POST',
+    path: '/reviews/{claimId}/decision',
+    module: 'review-decision.handler.ts',
+    authenticated: true,
+    // An approval re-evaluates the claim (facts from records) and moves its accumulators.
+    access: { claims: 'write', records: 'write', journal: 'write' },
+    rules: true,
+  },
 ];

@@ -129,6 +129,18 @@ export const demoClaim = {
   ],
 };
 
+/**
+ * A claim no treatment record supports (M1001 has no encounter on 2026-03-09): the rules pend
+ * it (unsupported-by-records) and it enters the fraud-review queue, for the review demo.
+ */
+export const demoReviewClaim = {
+  ...demoClaim,
+  claimId: 'DEMO-REVIEW-0001',
+  serviceDateFrom: '2026-03-09',
+  serviceDateTo: '2026-03-09',
+  lines: demoClaim.lines.map((line) => ({ ...line, serviceDate: '2026-03-09' })),
+};
+
 const seeder: Identity = { sub: 'demo-seed', roles: ['analyst'], npis: [] };
 
 /** Loads the demo records through the same use cases the API uses, so they are journaled too. */

@@ -15,18 +15,115 @@ import {
   type JournalReceipt,
   type StoredClaim,
 } from '#claims/ports.ts';
+import { openReview } from '#claims/review.ts';
 import type { JournalEntry } from '#journal/entry.ts';
 import { daysBefore, HISTORY_DAYS } from './dates.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { accumulatorSk, memberPk, type RecordRepository } from './records.repository.ts';
-import { failedConditions } from './transactions.ts';
+import { reviewPutItems } from './reviews.repository.ts';
+import { failedConditions, isContention } from './transactions.ts';
 
 // Key design of the claims table, in one place.
 export const claimPk = (id: string) => `CLAIM#${id}`;
 export const claimSk = 'CURRENT';
 
 /** The compact line view other claims' rules read (duplicates, velocity, patterns). */
-type CompactLine = Omit<PriorClaimLine, 'claimDocId' | 'billingProviderNpi' | 'memberId'>;
+export type CompactLine = Omit<PriorClaimLine, 'claimDocId' | 'billingProviderNpi' | 'memberId'>;
+
+/**
+ * The claim's item: the claim itself, its decision compressed, and the attributes of the
+ * by-member and by-provider indexes. A review rewrites it whole as the next revision.
+ */
+export function claimItem(claim: StoredClaim): Record<string, unknown> {
+  const { submission, decision } = claim;
+  const compact: CompactLine[] = submission.lines.map((line, i) => ({
+    serviceDate: line.serviceDate,
+    procedureCode: line.procedureCode,
+    modifiers: line.modifiers,
+    units: line.units,
+    chargeCents: line.chargeCents,
+    status: decision.lines[i]?.status ?? 'pended',
+  }));
+  const sort = `${submission.serviceDateFrom}#${claim.id}`;
+  return {
+    pk: claimPk(claim.id),
+    sk: claimSk,
+    id: claim.id,
+    revision: claim.revision,
+    status: claim.status,
+    bodyHash: claim.bodyHash,
+    submission,
+    // Decisions with full traces can be large and deep: stored compressed, well under 400 KB.
+    decisionGz: gzipSync(JSON.stringify(decision)),
+    submittedBy: claim.submittedBy,
+    createdAt: claim.createdAt,
+    updatedAt: claim.updatedAt,
+    journalKey: claim.journalKey,
+    memberId: submission.memberId,
+    memberSort: sort,
+    billingProviderNpi: submission.billingProviderNpi,
+    providerSort: sort,
+    compactLines: compact,
+  };
+}
+
+/** The accumulator writes of a decision's non-zero deltas, each conditional on the version read. */
+export function accumulatorUpdates(
+  table: string,
+  memberId: string,
+  deltas: readonly AccumulatorDelta[],
+  read: readonly Accumulators[],
+): DocTransactItem[] {
+  return deltas
+    .filter((d) => d.deductibleCents || d.outOfPocketCents || d.paidCents || d.visits)
+    .map((delta) => accumulatorUpdate(table, memberId, delta, read));
+}
+
+/** Adds a delta to the accumulator the decision read, only if nobody changed it since. */
+function accumulatorUpdate(
+  table: string,
+  memberId: string,
+  delta: AccumulatorDelta,
+  read: readonly Accumulators[],
+): DocTransactItem {
+  const current = read.find((a) => a.coverageId === delta.coverageId && a.planYear === delta.planYear);
+  const Key = { pk: memberPk(memberId), sk: accumulatorSk(delta.coverageId, delta.planYear) };
+  if (!current) {
+    return {
+      Put: {
+        TableName: table,
+        Item: {
+          ...Key,
+          coverageId: delta.coverageId,
+          planYear: delta.planYear,
+          deductibleMetCents: delta.deductibleCents,
+          outOfPocketMetCents: delta.outOfPocketCents,
+          paidCents: delta.paidCents,
+          visits: delta.visits,
+          version: 1,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+  return {
+    Update: {
+      TableName: table,
+      Key,
+      UpdateExpression:
+        'SET deductibleMetCents = deductibleMetCents + :d, outOfPocketMetCents = outOfPocketMetCents + :o, paidCents = paidCents + :p, visits = visits + :v, version = :next',
+      ConditionExpression: 'version = :version',
+      ExpressionAttributeValues: {
+        ':d': delta.deductibleCents,
+        ':o': delta.outOfPocketCents,
+        ':p': delta.paidCents,
+        ':v': delta.visits,
+        ':version': current.version,
+        ':next': current.version + 1,
+      },
+    },
+  };
+}
 
 export class ClaimRepository implements ClaimRepositoryPort {
   constructor(
@@ -51,7 +148,6 @@ export class ClaimRepository implements ClaimRepositoryPort {
       status: Item.status,
       bodyHash: String(Item.bodyHash),
       submission: Item.submission as ClaimSubmission,
-      // Decisions with full traces can be large and deep: stored compressed, well under 400 KB.
       decision: JSON.parse(gunzipSync(Item.decisionGz as Uint8Array).toString('utf8')) as Decision,
       submittedBy: String(Item.submittedBy),
       createdAt: String(Item.createdAt),
@@ -80,49 +176,36 @@ export class ClaimRepository implements ClaimRepositoryPort {
 
   async saveDecided(claim: StoredClaim, facts: ClaimFacts, entry: JournalEntry): Promise<JournalReceipt> {
     const { submission, decision } = claim;
-    const compact: CompactLine[] = submission.lines.map((line, i) => ({
-      serviceDate: line.serviceDate,
-      procedureCode: line.procedureCode,
-      modifiers: line.modifiers,
-      units: line.units,
-      chargeCents: line.chargeCents,
-      status: decision.lines[i]?.status ?? 'pended',
-    }));
-    const sort = `${submission.serviceDateFrom}#${claim.id}`;
-    const claimItem: DocTransactItem = {
+    const claimPut: DocTransactItem = {
       Put: {
         TableName: this.tables.claims,
-        Item: {
-          pk: claimPk(claim.id),
-          sk: claimSk,
-          id: claim.id,
-          revision: claim.revision,
-          status: claim.status,
-          bodyHash: claim.bodyHash,
-          submission,
-          decisionGz: gzipSync(JSON.stringify(decision)),
-          submittedBy: claim.submittedBy,
-          createdAt: claim.createdAt,
-          updatedAt: claim.updatedAt,
-          journalKey: claim.journalKey,
-          memberId: submission.memberId,
-          memberSort: sort,
-          billingProviderNpi: submission.billingProviderNpi,
-          providerSort: sort,
-          compactLines: compact,
-        },
+        Item: claimItem(claim),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
-    const accumulatorItems = decision.accumulatorDeltas
-      .filter((d) => d.deductibleCents || d.outOfPocketCents || d.paidCents || d.visits)
-      .map((delta) => this.accumulatorUpdate(submission.memberId, delta, facts.accumulators));
+    // A pended claim enters the review queue in the same transaction: no pended claim is ever
+    // without its review, and no review without its claim.
+    const reviewPuts = claim.status === 'pended' ? reviewPutItems(this.tables.claims, openReview(claim)) : [];
+    const accumulatorItems = accumulatorUpdates(
+      this.tables.records,
+      submission.memberId,
+      decision.accumulatorDeltas,
+      facts.accumulators,
+    );
     try {
-      return await this.journal.append(claim.journalKey, entry, [claimItem, ...accumulatorItems]);
+      return await this.journal.append(claim.journalKey, entry, [
+        claimPut,
+        ...reviewPuts,
+        ...accumulatorItems,
+      ]);
     } catch (error: unknown) {
       const failed = failedConditions(error);
       if (failed?.includes(0)) throw new ClaimExistsError(`claim ${claim.id} exists`);
-      if (failed?.length) throw new AccumulatorConflictError(`accumulators of ${submission.memberId} moved`);
+      // A condition on the accumulators failed, or DynamoDB cancelled the transaction for a
+      // concurrent one on the same items (TransactionConflict): either way, decide again.
+      if (failed?.length || isContention(error)) {
+        throw new AccumulatorConflictError(`accumulators of ${submission.memberId} moved`);
+      }
       throw error;
     }
   }
@@ -133,51 +216,6 @@ export class ClaimRepository implements ClaimRepositoryPort {
       .then((found) =>
         found?.index === undefined ? null : { index: found.index, leafHash: found.leafHash, key: journalKey },
       );
-  }
-
-  /** Adds a delta to the accumulator the decision read, only if nobody changed it since. */
-  private accumulatorUpdate(
-    memberId: string,
-    delta: AccumulatorDelta,
-    read: Accumulators[],
-  ): DocTransactItem {
-    const current = read.find((a) => a.coverageId === delta.coverageId && a.planYear === delta.planYear);
-    const Key = { pk: memberPk(memberId), sk: accumulatorSk(delta.coverageId, delta.planYear) };
-    if (!current) {
-      return {
-        Put: {
-          TableName: this.tables.records,
-          Item: {
-            ...Key,
-            coverageId: delta.coverageId,
-            planYear: delta.planYear,
-            deductibleMetCents: delta.deductibleCents,
-            outOfPocketMetCents: delta.outOfPocketCents,
-            paidCents: delta.paidCents,
-            visits: delta.visits,
-            version: 1,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      };
-    }
-    return {
-      Update: {
-        TableName: this.tables.records,
-        Key,
-        UpdateExpression:
-          'SET deductibleMetCents = deductibleMetCents + :d, outOfPocketMetCents = outOfPocketMetCents + :o, paidCents = paidCents + :p, visits = visits + :v, version = :next',
-        ConditionExpression: 'version = :version',
-        ExpressionAttributeValues: {
-          ':d': delta.deductibleCents,
-          ':o': delta.outOfPocketCents,
-          ':p': delta.paidCents,
-          ':v': delta.visits,
-          ':version': current.version,
-          ':next': current.version + 1,
-        },
-      },
-    };
   }
 
   private async priorClaimLines(memberId: string, since: string): Promise<PriorClaimLine[]> {

@@ -28,6 +28,9 @@ export const tableDefinitions: readonly TableDefinition[] = [
       { name: 'by-member', partitionKey: 'memberId', sortKey: 'memberSort' },
       // A provider's claims by date of service: provider patterns and summaries.
       { name: 'by-provider', partitionKey: 'billingProviderNpi', sortKey: 'providerSort' },
+      // The fraud-review queue (sparse: review items only), highest score then oldest first;
+      // one overloaded index serves status, provider and member partitions (reviews.repository.ts).
+      { name: 'review-queue', partitionKey: 'queueKey', sortKey: 'queueSort' },
     ],
     stream: false,
   },
