@@ -2,9 +2,14 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Role } from '#claims/identity.ts';
 import { devIssuer } from '#local/dev-issuer.ts';
+import { journalCommand } from './journal.command.ts';
 import { rulesCheck, rulesExplain, rulesTest } from './rules.command.ts';
 
 const usage = `Usage: claimledger <command>
+
+  journal verify|export|prove|consistency …
+                       Check the decision journal against its signed checkpoints
+                       (claimledger journal --help for the details).
 
   rules check [DIR]    Load and type-check a rule set (default ./rules); exit 1 on any problem.
   rules test [DIR]     Run the rule tests stored beside the rules; a failure prints a diff.
@@ -37,6 +42,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return token(rest);
     case 'rules':
       return rules(rest);
+    case 'journal':
+      return journalCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,219 @@
+// Read-only access to the journal table for the journal CLI: what a whole-journal verifier and
+// an export need beyond the repositories' point reads.
+//
+// It reads raw items on purpose. JournalRepository.entries() keys its answer by the item's own
+// `index` attribute and the node reader throws at the first missing node, which is right for
+// serving proofs and wrong for an audit: here an entry is reported under the key it is stored
+// at (and a differing `index` attribute is itself a finding), a missing node is a finding, and
+// every checkpoint item is listed, not just the newest. The key shapes are the ones
+// journal.repository.ts, journal-tree.repository.ts and checkpoints.repository.ts write; this
+// module never writes.
+
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
+import { JournalRepository } from '#store/journal.repository.ts';
+import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
+import { type CheckpointRecord, type EntryRecord, nodeKey } from './journal-verifier.ts';
+
+/** Entries per page: one BatchGet. */
+export const PAGE_SIZE = 100;
+
+const BATCH_GET_LIMIT = 100;
+const entryPk = (index: number) => `E#${index.toString().padStart(12, '0')}`;
+const nodePk = (level: number, index: number) =>
+  `N#${level.toString().padStart(2, '0')}#${index.toString().padStart(16, '0')}`;
+const keyPk = (key: string) => `KEY#${key}`;
+
+/** One page of the journal: its entries in index order and the stored nodes they complete. */
+export interface JournalPage {
+  from: number;
+  to: number;
+  records: EntryRecord[];
+  /** Stored node hashes, lowercase hex, by nodeKey. */
+  nodes: Map<string, string>;
+}
+
+/** What {@link JournalStorage.readPage} reads besides the entries. */
+export interface PageOptions {
+  /** Also read the key records and the stored nodes (for verification, not for export). */
+  audit?: boolean;
+  /** Size of the integrated tree: only its nodes are stored. */
+  treeSize?: number;
+}
+
+/** The journal table, read for auditing. */
+export class JournalStorage {
+  readonly journal: JournalRepository;
+  readonly tree: JournalTreeRepository;
+  readonly checkpoints: CheckpointsRepository;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly table: string,
+  ) {
+    this.journal = new JournalRepository(client, table);
+    this.tree = new JournalTreeRepository(client, table, this.journal);
+    this.checkpoints = new CheckpointsRepository(client, table, this.tree);
+  }
+
+  /** Every stored checkpoint item, by size, as the verifier takes them. */
+  async listCheckpoints(): Promise<CheckpointRecord[]> {
+    const records: CheckpointRecord[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'CHECKPOINT' },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        records.push({
+          note: typeof item.note === 'string' ? item.note : '',
+          source: `checkpoint item ${String(item.sk)}`,
+          stored: { size: Number(item.size), rootHash: String(item.rootHash), origin: String(item.origin) },
+        });
+      }
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return records;
+  }
+
+  /**
+   * Entries [from, to); with `audit`, also what the sequencer recorded for their keys and the
+   * stored interior nodes these leaves complete within a tree of `treeSize`. Missing entries
+   * are absent from `records`.
+   */
+  async readPage(from: number, to: number, options: PageOptions = {}): Promise<JournalPage> {
+    const indices = Array.from({ length: to - from }, (_, i) => from + i);
+    const nodeIds = options.audit ? completedNodes(from, to, options.treeSize ?? 0) : [];
+    const [entryItems, nodeItems] = await Promise.all([
+      this.batchGet(indices.map((index) => ({ pk: entryPk(index), sk: 'E' }))),
+      this.batchGet(nodeIds.map(({ level, index }) => ({ pk: nodePk(level, index), sk: 'N' }))),
+    ]);
+    const records = indices.flatMap((index): EntryRecord[] => {
+      const item = entryItems.get(entryPk(index));
+      if (!item) return [];
+      const record: EntryRecord = {
+        index,
+        key: String(item.key),
+        leafHash: typeof item.leafHash === 'string' ? item.leafHash : '',
+        entry: typeof item.entry === 'string' ? item.entry : '',
+      };
+      if (item.index !== undefined) record.claimedIndex = Number(item.index);
+      return [record];
+    });
+    if (options.audit) await this.attachSequencing(records);
+    const nodes = new Map<string, string>();
+    for (const { level, index } of nodeIds) {
+      const item = nodeItems.get(nodePk(level, index));
+      if (item) nodes.set(nodeKey(level, index), String(item.hash).toLowerCase());
+    }
+    return { from, to, records, nodes };
+  }
+
+  /** Indices in [from, to) that have an entry item. */
+  async presentEntries(from: number, to: number): Promise<number[]> {
+    const indices = Array.from({ length: to - from }, (_, i) => from + i);
+    const items = await this.batchGet(
+      indices.map((index) => ({ pk: entryPk(index), sk: 'E' })),
+      'pk',
+    );
+    return indices.filter((index) => items.has(entryPk(index)));
+  }
+
+  private async attachSequencing(records: EntryRecord[]): Promise<void> {
+    const keys = [...new Set(records.map((record) => record.key))];
+    const items = await this.batchGet(keys.map((key) => ({ pk: keyPk(key), sk: 'KEY' })));
+    for (const record of records) {
+      const item = items.get(keyPk(record.key));
+      record.sequencing = item
+        ? {
+            leafHash: String(item.leafHash),
+            ...(item.index === undefined ? {} : { index: Number(item.index) }),
+          }
+        : null;
+    }
+  }
+
+  /** Items by key, keyed by pk; retries unprocessed keys. */
+  private async batchGet(
+    keys: { pk: string; sk: string }[],
+    projection?: string,
+  ): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
+      let pending: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_LIMIT);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 0) await backoff(attempt);
+        const out = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: pending,
+                ConsistentRead: true,
+                ...(projection === undefined ? {} : { ProjectionExpression: projection }),
+              },
+            },
+          }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) found.set(String(item.pk), item);
+        pending = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return found;
+  }
+}
+
+/**
+ * Pages [0, end) in order, reading up to `ahead` pages ahead so the verifier hashes one page
+ * while the next ones are in flight.
+ */
+export async function* journalPages(
+  storage: JournalStorage,
+  end: number,
+  options: PageOptions & { ahead?: number; pageSize?: number } = {},
+): AsyncGenerator<JournalPage> {
+  const pageSize = options.pageSize ?? PAGE_SIZE;
+  const ahead = options.ahead ?? 4;
+  const inFlight: Promise<JournalPage>[] = [];
+  let next = 0;
+  const launch = () => {
+    while (inFlight.length < ahead && next < end) {
+      const from = next;
+      const to = Math.min(end, from + pageSize);
+      const page = storage.readPage(from, to, options);
+      // Awaited in order below; this only keeps a failure of a page read ahead from being
+      // reported as unhandled before its turn comes.
+      page.catch(() => {});
+      inFlight.push(page);
+      next = to;
+    }
+  };
+  launch();
+  while (inFlight.length > 0) {
+    const page = await inFlight.shift()!;
+    launch();
+    yield page;
+  }
+}
+
+/** Interior nodes (level ≥ 1) that leaves [from, to) complete, within a tree of `treeSize`. */
+function completedNodes(from: number, to: number, treeSize: number): { level: number; index: number }[] {
+  const nodes: { level: number; index: number }[] = [];
+  for (let leaf = from; leaf < Math.min(to, treeSize); leaf++) {
+    // Leaf `leaf` completes the nodes whose span ends at it: one per trailing one bit.
+    for (let level = 1, span = 2; (leaf + 1) % span === 0; level++, span *= 2) {
+      nodes.push({ level, index: (leaf + 1) / span - 1 });
+    }
+  }
+  return nodes;
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
