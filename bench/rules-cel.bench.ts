@@ -37,11 +37,11 @@ const { rules, cel } = ruleSet.internals();
 const contexts = new Map<string, object[]>();
 for (const rule of rules) {
   const read = rule.readFacts;
-  (rule as { readFacts: CompiledRule['readFacts'] }).readFacts = (context, cache) => {
+  (rule as { readFacts: CompiledRule['readFacts'] }).readFacts = (context, cache, inputs) => {
     const list = contexts.get(rule.id) ?? [];
     if (list.length < PER_RULE) list.push({ ...context });
     contexts.set(rule.id, list);
-    return read(context, cache);
+    return read(context, cache, inputs);
   };
 }
 for (const { claim, facts } of generateCorpus({ claims: 600, seed: 11 })) ruleSet.evaluate(claim, facts);

@@ -44,7 +44,7 @@ export async function rulesCheck(dir = 'rules', out: TextSink = process.stdout):
     `  ${rs.rules.length} rules (${[...byPhase].map(([p, n]) => `${n} ${p}`).join(', ')}), fraud threshold ${rs.fraudThreshold}\n`,
   );
   out.write(
-    `  ${rs.expressions.total} CEL expressions type-checked, ${rs.expressions.compiled} compiled to closures\n`,
+    `  ${rs.expressions.total} CEL expressions type-checked, ${rs.expressions.compiled} compiled\n`,
   );
   for (const t of rs.tables) out.write(`  table ${t.name} (${t.kind}): ${t.entries} entries\n`);
   out.write(`  ${rs.files.length} files\n`);

@@ -99,6 +99,29 @@ function celTypeOf(value: ParamValue): string {
   }
 }
 
+/**
+ * One table lookup's arguments with its latest answer: the date of service it was asked for,
+ * the result as the trace shows it, the value returned to CEL and the trace text (built when
+ * first traced, kept while the result stays the same).
+ */
+interface Lookup {
+  readonly a: string;
+  readonly b: string | undefined;
+  readonly mods: readonly string[] | undefined;
+  asOf: string | undefined;
+  shown: unknown;
+  value: unknown;
+  text: string | undefined;
+  readonly next: Lookup | undefined;
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const lessOf = (a: bigint, b: bigint) => (a < b ? a : b);
 const moreOf = (a: bigint, b: bigint) => (a > b ? a : b);
 
@@ -189,120 +212,183 @@ export class CelEnvironments {
   private readonly boundFunctions = new Map<string, (...args: never[]) => unknown>();
 
   /**
-   * A table function bound to one table: resolves the table once and memoises the trace text
-   * of each lookup (`ptp('ncci-ptp', '20610', '99213') = 1`), which repeats claim after claim.
+   * A table function bound to one table: resolves the table once and memoises, per argument
+   * tuple, the last lookup (its date, result and trace text such as `ptp('ncci-ptp', '20610',
+   * '99213') = 1`). Rules of one line ask the same questions (five benefit rules look up the
+   * same code, two PTP rules walk the same pairs), so most calls are answered from the memo.
    * The closure compiler binds call sites with a literal table name directly.
    */
   bound(fn: string, t: string): (...args: never[]) => unknown {
     const key = `${fn}\u0000${t}`;
     let f = this.boundFunctions.get(key);
     if (f) return f;
+    f = this.bind(fn, t);
+    this.boundFunctions.set(key, f);
+    return f;
+  }
+
+  private bind(fn: string, t: string): (...args: never[]) => unknown {
     const table = this.tables.get(t);
+    if (!table) {
+      // Names are checked at load time; this guards expressions built outside the loader.
+      return () => {
+        throw new RuleEvaluationError(`no table named '${t}'`);
+      };
+    }
     const rt = this.runtime;
-    // Trace texts memoised by argument, then result: Map<a, Map<b | '', Map<result, text>>>.
-    const texts = new Map<string, Map<string, Map<unknown, string>>>();
-    const log = (a: string, b: string | undefined, mods: readonly string[] | undefined, result: unknown) => {
-      const second = b ?? (mods === undefined || mods.length === 0 ? '' : mods.join('|'));
-      let byA = texts.get(a);
-      if (!byA) {
-        // Bounded so a long-lived Lambda seeing endless new codes does not grow without limit.
-        if (texts.size > 20_000) texts.clear();
-        byA = new Map();
-        texts.set(a, byA);
+    // By first argument; by both for ptp's code pairs. The variants left (modifier lists)
+    // are a short chain, compared without building a key.
+    const memos = new Map<string, Lookup | Map<string, Lookup>>();
+    const lookup = (a: string, b: string | undefined, mods: readonly string[] | undefined): Lookup => {
+      let byB: Map<string, Lookup> | undefined;
+      let head: Lookup | undefined;
+      if (b === undefined) head = memos.get(a) as Lookup | undefined;
+      else {
+        byB = memos.get(a) as Map<string, Lookup> | undefined;
+        head = byB?.get(b);
       }
-      let byResult = byA.get(second);
-      if (!byResult) {
-        byResult = new Map();
-        byA.set(second, byResult);
+      let m = head;
+      while (m !== undefined && !sameList(m.mods, mods)) m = m.next;
+      if (m !== undefined) return m;
+      // Bounded so a long-lived Lambda seeing endless new codes does not grow without limit.
+      if (memos.size > 20_000) {
+        memos.clear();
+        head = undefined;
+        byB = undefined;
       }
-      let text = byResult.get(result);
+      m = {
+        a,
+        b,
+        mods: mods === undefined ? undefined : [...mods],
+        asOf: undefined,
+        shown: undefined,
+        value: undefined,
+        text: undefined,
+        next: head,
+      };
+      if (b === undefined) memos.set(a, m);
+      else {
+        if (byB === undefined) {
+          byB = new Map();
+          memos.set(a, byB);
+        }
+        byB.set(b, m);
+      }
+      return m;
+    };
+    /** Records a new lookup result; `shown` is what the trace prints (null: none). */
+    const update = (m: Lookup, shown: unknown, value: unknown): void => {
+      m.asOf = rt.asOf;
+      if (shown !== m.shown || m.text === undefined) {
+        m.shown = shown;
+        m.text = undefined;
+      }
+      m.value = value;
+    };
+    /** Adds the lookup's trace text to the rule being evaluated (once per rule). */
+    const log = (m: Lookup): void => {
+      let text = m.text;
       if (text === undefined) {
-        const shown = [`'${a}'`];
-        if (b !== undefined) shown.push(`'${b}'`);
-        if (mods !== undefined) shown.push(`[${mods.map((m) => `'${m}'`).join(', ')}]`);
-        text = `${fn}('${t}', ${shown.join(', ')}) = ${result === null ? 'none' : String(result)}`;
-        byResult.set(result, text);
+        const shown = [`'${m.a}'`];
+        if (m.b !== undefined) shown.push(`'${m.b}'`);
+        if (m.mods !== undefined) shown.push(`[${m.mods.map((x) => `'${x}'`).join(', ')}]`);
+        text = `${fn}('${t}', ${shown.join(', ')}) = ${m.shown === null ? 'none' : String(m.shown)}`;
+        m.text = text;
       }
       const seen = rt.lookups;
       if (seen === undefined) rt.lookups = [text];
       else if (!seen.includes(text)) seen.push(text);
     };
-    if (!table) {
-      // Names are checked at load time; this guards expressions built outside the loader.
-      f = () => {
-        throw new RuleEvaluationError(`no table named '${t}'`);
-      };
-    } else {
-      switch (fn) {
-        case 'inList':
-          f = (code: string) => {
+    switch (fn) {
+      case 'inList':
+        return (code: string) => {
+          const m = lookup(code, undefined, undefined);
+          if (m.asOf !== rt.asOf) {
             const r = table.inList(code, rt.asOf);
-            if (rt.tracing) log(code, undefined, undefined, r);
-            return r;
-          };
-          break;
-        case 'codeValue':
-          f = (code: string) => {
+            update(m, r, r);
+          }
+          if (rt.tracing) log(m);
+          return m.value;
+        };
+      case 'codeValue':
+        return (code: string) => {
+          const m = lookup(code, undefined, undefined);
+          if (m.asOf !== rt.asOf) {
             const r = table.codeValue(code, rt.asOf);
-            if (rt.tracing) log(code, undefined, undefined, r);
-            return BigInt(r);
-          };
-          break;
-        case 'hasFee':
-          f = (code: string, mods: string[]) => {
+            update(m, r, m.shown === r ? m.value : BigInt(r));
+          }
+          if (rt.tracing) log(m);
+          return m.value;
+        };
+      case 'hasFee':
+        return (code: string, mods: string[]) => {
+          const m = lookup(code, undefined, mods);
+          if (m.asOf !== rt.asOf) {
             const r = table.fee(code, mods, rt.asOf) !== undefined;
-            if (rt.tracing) log(code, undefined, mods, r);
-            return r;
-          };
-          break;
-        case 'fee':
-          f = (code: string, mods: string[]) => {
-            const cents = table.fee(code, mods, rt.asOf);
-            if (rt.tracing) log(code, undefined, mods, cents ?? null);
-            if (cents === undefined) {
-              throw new RuleEvaluationError(`fee schedule '${t}' has no amount for ${code} on ${rt.asOf}`);
-            }
-            return BigInt(cents);
-          };
-          break;
-        case 'ptp':
-          f = (c1: string, c2: string) => {
-            const edit = table.ptp(c1, c2, rt.asOf);
-            const r = edit ? edit.modifierIndicator : -1;
-            if (rt.tracing) log(c1, c2, undefined, r);
-            return BigInt(r);
-          };
-          break;
-        case 'hasMue':
-          f = (code: string) => {
+            update(m, r, r);
+          }
+          if (rt.tracing) log(m);
+          return m.value;
+        };
+      case 'fee':
+        return (code: string, mods: string[]) => {
+          const m = lookup(code, undefined, mods);
+          if (m.asOf !== rt.asOf) {
+            const cents = table.fee(code, mods, rt.asOf) ?? null;
+            update(m, cents, cents === null ? null : m.shown === cents ? m.value : BigInt(cents));
+          }
+          if (rt.tracing) log(m);
+          if (m.value === null) {
+            throw new RuleEvaluationError(`fee schedule '${t}' has no amount for ${code} on ${rt.asOf}`);
+          }
+          return m.value;
+        };
+      case 'ptp':
+        return (c1: string, c2: string) => {
+          const m = lookup(c1, c2, undefined);
+          if (m.asOf !== rt.asOf) {
+            const r = table.ptp(c1, c2, rt.asOf)?.modifierIndicator ?? -1;
+            update(m, r, r === -1 ? -1n : r === 0 ? 0n : r === 1 ? 1n : 9n);
+          }
+          if (rt.tracing) log(m);
+          return m.value;
+        };
+      case 'hasMue':
+        return (code: string) => {
+          const m = lookup(code, undefined, undefined);
+          if (m.asOf !== rt.asOf) {
             const r = table.mue(code, rt.asOf) !== undefined;
-            if (rt.tracing) log(code, undefined, undefined, r);
-            return r;
-          };
-          break;
-        case 'mue':
-          f = (code: string) => {
-            const max = table.mue(code, rt.asOf);
-            if (rt.tracing) log(code, undefined, undefined, max ?? null);
-            if (max === undefined) throw new RuleEvaluationError(`MUE table '${t}' has no limit for ${code}`);
-            return BigInt(max);
-          };
-          break;
-        case 'excluded':
-          f = (npi: string) => {
+            update(m, r, r);
+          }
+          if (rt.tracing) log(m);
+          return m.value;
+        };
+      case 'mue':
+        return (code: string) => {
+          const m = lookup(code, undefined, undefined);
+          if (m.asOf !== rt.asOf) {
+            const max = table.mue(code, rt.asOf) ?? null;
+            update(m, max, max === null ? null : m.shown === max ? m.value : BigInt(max));
+          }
+          if (rt.tracing) log(m);
+          if (m.value === null) throw new RuleEvaluationError(`MUE table '${t}' has no limit for ${code}`);
+          return m.value;
+        };
+      case 'excluded':
+        return (npi: string) => {
+          const m = lookup(npi, undefined, undefined);
+          if (m.asOf !== rt.asOf) {
             const r = table.excluded(npi, rt.asOf);
-            if (rt.tracing) log(npi, undefined, undefined, r);
-            return r;
-          };
-          break;
-        default:
-          f = () => {
-            throw new RuleEvaluationError(`unknown table function ${fn}`);
-          };
-      }
+            update(m, r, r);
+          }
+          if (rt.tracing) log(m);
+          return m.value;
+        };
+      default:
+        return () => {
+          throw new RuleEvaluationError(`unknown table function ${fn}`);
+        };
     }
-    this.boundFunctions.set(key, f as (...args: never[]) => unknown);
-    return f as (...args: never[]) => unknown;
   }
 
   /** The environment of a phase, or of a decision-table cell (`it` typed as the input). */

@@ -3,21 +3,36 @@
  * comes from the claim or its facts.
  */
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 
+/** The value of the ASCII digit at `i`, or -1. */
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+/** The number `s` holds at [from, to) if every character there is a digit, else -1. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = digit(s, i);
+    if (d < 0) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /**
  * Days since 1970-01-01 for a valid ISO date; throws RangeError otherwise. Plain integer
- * arithmetic (the civil-from-days algorithm), no Date objects: it runs inside rule loops.
+ * arithmetic (the civil-from-days algorithm), no Date objects and no regular expression: it
+ * runs inside rule loops.
  */
 export function epochDay(date: string): number {
-  const m = ISO_DATE.exec(date);
-  if (!m) throw new RangeError(`'${date}' is not an ISO date (YYYY-MM-DD)`);
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
+  const year = date.length === 10 && date[4] === '-' && date[7] === '-' ? digits(date, 0, 4) : -1;
+  const month = year < 0 ? -1 : digits(date, 5, 7);
+  const day = month < 0 ? -1 : digits(date, 8, 10);
+  if (day < 0) throw new RangeError(`'${date}' is not an ISO date (YYYY-MM-DD)`);
   const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
   if (monthDays === undefined || day < 1 || day > monthDays) {
     throw new RangeError(`'${date}' is not a calendar date`);

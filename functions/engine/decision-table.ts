@@ -2,7 +2,7 @@ import { type CelEnvironments, isProblem } from './cel.ts';
 import { inWindow } from './dates.ts';
 import { RuleEvaluationError } from './errors.ts';
 import type { Phase } from './fact-model.ts';
-import type { CompiledCell, CompiledDecisionTable, CompiledRow } from './rule-model.ts';
+import type { Aggregation, CompiledCell, CompiledDecisionTable, CompiledRow } from './rule-model.ts';
 
 /**
  * DMN-style decision tables. Input entries are unary tests written the way DMN (FEEL) writes
@@ -221,6 +221,23 @@ export function selectRows(
     default:
       return matches;
   }
+}
+
+/**
+ * The DMN aggregate of the matching rows' values: C+ (SUM), C< (MIN), C> (MAX) or C# (COUNT,
+ * 0 when nothing matched). Undefined for SUM, MIN and MAX over no rows, as FEEL's sum, min and
+ * max of an empty list are null.
+ */
+export function aggregate(kind: Aggregation, rows: readonly CompiledRow[]): number | undefined {
+  if (kind === 'COUNT') return rows.length;
+  if (rows.length === 0) return undefined;
+  let result = rows[0]!.value ?? 0;
+  for (let i = 1; i < rows.length; i++) {
+    const v = rows[i]!.value ?? 0;
+    if (kind === 'SUM') result += v;
+    else if (kind === 'MIN' ? v < result : v > result) result = v;
+  }
+  return result;
 }
 
 function describeInputs(table: CompiledDecisionTable, values: readonly unknown[]): string {

@@ -12,7 +12,7 @@ import type {
 import type { CoveragePeriod } from '../claims/records.schema.ts';
 import type { CelEnvironments } from './cel.ts';
 import { inWindow, planYearOf } from './dates.ts';
-import { selectRows } from './decision-table.ts';
+import { aggregate, selectRows } from './decision-table.ts';
 import { RuleEvaluationError } from './errors.ts';
 import type { AccumView, CoverageView, Phase } from './fact-model.ts';
 import {
@@ -25,7 +25,13 @@ import {
   emptyCoverage,
   openingAccumulators,
 } from './facts-view.ts';
-import { type CompiledEffect, type CompiledRule, renderTemplate } from './rule-model.ts';
+import {
+  type CompiledDecisionTable,
+  type CompiledEffect,
+  type CompiledRow,
+  type CompiledRule,
+  renderTemplate,
+} from './rule-model.ts';
 import { type PlainCache, plainList, toPlain } from './trace-values.ts';
 
 /** A loaded, compiled rule set: what evaluation needs and nothing else. */
@@ -103,6 +109,8 @@ interface RunResult {
 /** Placeholder facts until the rule's are read (never mutated, never returned). */
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+const NO_EFFECTS: readonly CompiledEffect[] = Object.freeze([]);
+
 const describeAdjustment = (a: { group: string; carc: string; rarc?: string | undefined }) =>
   `${a.group}-${a.carc}${a.rarc ? ` (${a.rarc})` : ''}`;
 
@@ -111,6 +119,22 @@ function asInteger(value: unknown, what: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new RuleEvaluationError(`${what} is out of range: ${value}`);
   return n;
+}
+
+/**
+ * An aggregated table's one effect: the signal its aggregate raises, when rows matched and the
+ * aggregate is positive. The step's effect text gains the aggregate (`row 1, 3; SUM score = 35`).
+ */
+function aggregatedEffects(
+  aggregation: NonNullable<CompiledDecisionTable['aggregation']>,
+  rows: readonly CompiledRow[],
+  step: TraceStep,
+): readonly CompiledEffect[] {
+  const value = aggregate(aggregation.kind, rows);
+  if (rows.length === 0 || value === undefined) return NO_EFFECTS;
+  const what = aggregation.kind === 'COUNT' ? 'COUNT' : `${aggregation.kind} ${aggregation.output}`;
+  step.effect = `${step.effect}; ${what} = ${value}`;
+  return value > 0 ? [{ kind: 'signal', name: aggregation.signal, weight: value, evidence: [] }] : NO_EFFECTS;
 }
 
 const errorText = (error: unknown): string =>
@@ -270,17 +294,22 @@ class Evaluation {
     this.open = step;
     let fired = false;
     let effects: readonly CompiledEffect[] = rule.effects;
-    let inputs: Record<string, unknown> | undefined;
+    let values: unknown[] | undefined;
     try {
       if (rule.table) {
         const table = rule.table;
-        const values = table.inputs.map((input) => input.expr.evaluate(ctx));
-        inputs = {};
-        for (let i = 0; i < values.length; i++) inputs[table.inputs[i]!.name] = toPlain(values[i]);
-        const rows = selectRows(table, values, ctx, asOf);
-        effects = rows.flatMap((r) => r.effects);
+        const inputs = table.inputs;
+        const computed: unknown[] = new Array(inputs.length);
+        for (let i = 0; i < inputs.length; i++) computed[i] = inputs[i]!.expr.evaluate(ctx);
+        values = computed;
+        const rows = selectRows(table, computed, ctx, asOf);
+        if (rows.length > 0)
+          step.effect = `row ${rows.length === 1 ? rows[0]!.number : rows.map((r) => r.number).join(', ')}`;
+        if (table.aggregation) effects = aggregatedEffects(table.aggregation, rows, step);
+        else if (rows.length === 1) effects = rows[0]!.effects;
+        else if (rows.length === 0) effects = NO_EFFECTS;
+        else effects = rows.flatMap((r) => r.effects);
         fired = effects.length > 0;
-        if (rows.length > 0) step.effect = `row ${rows.map((r) => r.number).join(', ')}`;
       } else if (rule.when) {
         const v = rule.when.evaluate(ctx);
         if (typeof v !== 'boolean')
@@ -294,10 +323,8 @@ class Evaluation {
       this.engineErrors.push(`${rule.id}${lineNumber ? ` (line ${lineNumber})` : ''}: ${step.error}`);
       fired = false;
     }
-    const facts = rule.readFacts(ctx, this.plain);
     // A decision table's step shows its named inputs first, then the facts they read.
-    if (inputs) for (const k in facts) inputs[k] = facts[k];
-    step.facts = inputs ?? facts;
+    step.facts = rule.readFacts(ctx, this.plain, values);
     step.fired = fired;
     this.trace.push(step);
     return { fired, effects, step, context: ctx };

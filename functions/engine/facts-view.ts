@@ -166,12 +166,13 @@ export function buildClaimViews(claim: ClaimSubmission, facts: ClaimFacts): Clai
   const priorLines = facts.priorClaimLines.map(otherFromPrior);
   // Earlier lines that were denied never happened as far as bundling and unit limits go.
   const live = priorLines.filter((p) => p.status !== 'denied');
+  // The billing provider's earlier lines by date (the only provider the rules ask about).
   const byProviderDay = new Map<string, OtherLineView[]>();
   for (const p of live) {
-    const key = `${p.billingProviderNpi}|${p.serviceDate}`;
-    const list = byProviderDay.get(key);
+    if (p.billingProviderNpi !== claim.billingProviderNpi) continue;
+    const list = byProviderDay.get(p.serviceDate);
     if (list) list.push(p);
-    else byProviderDay.set(key, [p]);
+    else byProviderDay.set(p.serviceDate, [p]);
   }
   const treatments = facts.treatments.map((t) => {
     const v = new TreatmentView();
@@ -200,7 +201,7 @@ export function buildClaimViews(claim: ClaimSubmission, facts: ClaimFacts): Clai
     }
     return m;
   };
-  const providerDay = (date: string) => byProviderDay.get(`${claim.billingProviderNpi}|${date}`) ?? [];
+  const providerDay = (date: string) => byProviderDay.get(date) ?? [];
   return {
     claim: claimView(claim),
     lines,

@@ -12,6 +12,7 @@ import {
   effectiveSchema,
   groupSchema,
   manifestSchema,
+  numericOutputColumns,
   type RuleDoc,
   ruleFileSchema,
   ruleSchema,
@@ -35,8 +36,8 @@ import { YamlSource } from './yaml-source.ts';
 /** How to load a rule set. */
 export interface LoadOptions {
   /**
-   * How expressions run: 'compiled' (default) turns each type-checked expression into
-   * JavaScript closures, falling back to cel-js per expression; 'cel-js' uses cel-js's own
+   * How expressions run: 'compiled' (default) turns each type-checked expression into a
+   * generated JavaScript function, falling back to cel-js per expression; 'cel-js' uses cel-js's own
    * evaluator throughout (the reference the compiled form is tested against).
    */
   evaluator?: 'compiled' | 'cel-js';
@@ -80,7 +81,14 @@ function unifyProjections(rules: Record<Phase, CompiledRule[]>): void {
           ? { path: read.path, fields: [...fields.values()], fieldsKey: [...fields.keys()].sort().join(',') }
           : read;
       });
-      return { ...rule, reads, readFacts: factsReader(reads) };
+      return {
+        ...rule,
+        reads,
+        readFacts: factsReader(
+          reads,
+          rule.table?.inputs.map((i) => i.name),
+        ),
+      };
     });
   }
 }
@@ -378,7 +386,10 @@ class Loader {
       reads,
       readKeys: reads.map((r) => r.path.join('.')),
       // Replaced once every rule is known (see unifyProjections).
-      readFacts: factsReader(reads),
+      readFacts: factsReader(
+        reads,
+        table?.inputs.map((i) => i.name),
+      ),
     };
   }
 
@@ -400,6 +411,7 @@ class Loader {
       if (names.has(n)) this.issues.push(src.issue([...at], `column '${n}' is declared twice`));
       names.add(n);
     }
+    const aggregation = this.tableAggregation(src, doc, at);
     if (this.issues.length > before) return undefined;
     const columns = [...doc.inputs.map((x) => x.name), ...doc.outputs];
     const raws: RawRow[] = [];
@@ -513,12 +525,13 @@ class Loader {
     }
     const compiledRows: CompiledRow[] = [];
     for (const [r, raw] of raws.entries()) {
-      const row = this.compileRow(raw, r + 1, inputs, doc.outputs, phase);
+      const row = this.compileRow(raw, r + 1, inputs, doc.outputs, phase, aggregation);
       if (row) compiledRows.push(row);
     }
     if (this.issues.length > before) return undefined;
     const table: CompiledDecisionTable = {
       hitPolicy: doc.hitPolicy,
+      aggregation,
       complete: doc.complete,
       inputs,
       rows: compiledRows,
@@ -532,12 +545,81 @@ class Loader {
     return table;
   }
 
+  /**
+   * Checks a table's DMN aggregator: only under COLLECT, over exactly one output column
+   * (DMN does not aggregate compound outputs; row windows do not count), numeric for SUM, MIN
+   * and MAX, and with the name of the signal the aggregate raises.
+   */
+  private tableAggregation(
+    src: YamlSource,
+    doc: NonNullable<RuleDoc['table']>,
+    at: Path,
+  ): CompiledDecisionTable['aggregation'] {
+    const kind = doc.aggregation;
+    if (kind === undefined) {
+      if (doc.signal !== undefined) {
+        this.issues.push(
+          src.issue(
+            [...at, 'signal'],
+            "a table-level 'signal' is raised by an aggregated table: add 'aggregation' (SUM, MIN, MAX or COUNT), or name signals in the rows",
+          ),
+        );
+      }
+      if (doc.outputs.includes('score')) {
+        this.issues.push(
+          src.issue(
+            [...at, 'outputs'],
+            "'score' is what rows add up in an aggregated table: add 'aggregation' (SUM, MIN, MAX or COUNT)",
+          ),
+        );
+      }
+      return undefined;
+    }
+    const before = this.issues.length;
+    if (doc.hitPolicy !== 'COLLECT') {
+      this.issues.push(
+        src.issue(
+          [...at, 'aggregation'],
+          `aggregation ${kind} needs hitPolicy COLLECT, not ${doc.hitPolicy}`,
+        ),
+      );
+    }
+    const values = doc.outputs.filter((o) => o !== 'effectiveFrom' && o !== 'effectiveTo');
+    const output = values[0];
+    if (output === undefined || values.length > 1) {
+      this.issues.push(
+        src.issue(
+          [...at, 'outputs'],
+          `an aggregated table has exactly one output column besides effectiveFrom/effectiveTo, not ${values.length} (${values.join(', ') || 'none'})`,
+        ),
+      );
+    } else if (kind !== 'COUNT' && !numericOutputColumns.includes(output)) {
+      this.issues.push(
+        src.issue(
+          [...at, 'outputs'],
+          `${kind} needs a numeric output column (${numericOutputColumns.join(' or ')}); '${output}' is not a number`,
+        ),
+      );
+    }
+    if (doc.signal === undefined) {
+      this.issues.push(
+        src.issue(
+          [...at, 'aggregation'],
+          `an aggregated table needs 'signal': the signal its ${kind} raises`,
+        ),
+      );
+    }
+    if (this.issues.length > before || output === undefined || doc.signal === undefined) return undefined;
+    return { kind, output, signal: doc.signal };
+  }
+
   private compileRow(
     raw: RawRow,
     number: number,
     inputs: readonly CompiledInput[],
     outputs: readonly (typeof tableOutputColumns)[number][],
     phase: Phase,
+    aggregation: CompiledDecisionTable['aggregation'],
   ): CompiledRow | undefined {
     const before = this.issues.length;
     const fail = (column: string, offset: number, message: string) =>
@@ -556,6 +638,7 @@ class Loader {
       return cell;
     });
     const out = (name: string) => (outputs.includes(name as never) ? (raw.cells.get(name) ?? '').trim() : '');
+    if (aggregation) return this.aggregatedRow(raw, number, cells, out, aggregation, fail);
     const action = out('action') || 'none';
     const effects: CompiledEffect[] = [];
     const message = (): MessageTemplate | undefined => {
@@ -618,18 +701,8 @@ class Loader {
     } else if (action === 'signal') {
       fail('signal', 0, 'a signal row needs a signal name and weight');
     }
-    const window = effectiveSchema.safeParse({
-      ...(out('effectiveFrom') ? { from: out('effectiveFrom') } : {}),
-      ...(out('effectiveTo') ? { to: out('effectiveTo') } : {}),
-    });
-    if (!window.success)
-      fail(
-        out('effectiveFrom') ? 'effectiveFrom' : 'effectiveTo',
-        0,
-        'effective dates must be YYYY-MM-DD, from ≤ to',
-      );
+    const w = rowWindow(out, fail);
     if (this.issues.length > before || cells.some((c) => c === undefined)) return undefined;
-    const w: Window = window.success ? { from: window.data.from, to: window.data.to } : {};
     return {
       number,
       source: raw.source,
@@ -639,6 +712,57 @@ class Loader {
       window: w,
     };
   }
+
+  /** A row of an aggregated table: no effects of its own, just the value its output contributes. */
+  private aggregatedRow(
+    raw: RawRow,
+    number: number,
+    cells: readonly (CompiledRow['cells'][number] | undefined)[],
+    out: (name: string) => string,
+    aggregation: NonNullable<CompiledDecisionTable['aggregation']>,
+    fail: (column: string, offset: number, message: string) => void,
+  ): CompiledRow | undefined {
+    const before = this.issues.length;
+    let value: number | undefined;
+    if (numericOutputColumns.includes(aggregation.output as never)) {
+      const text = out(aggregation.output);
+      const [min, max] = aggregation.output === 'weight' ? [0, 1000] : [-1000, 1000];
+      value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (!(value >= min && value <= max))
+        fail(aggregation.output, 0, `'${text}' must be a whole number ${min}..${max}`);
+    }
+    const w = rowWindow(out, fail);
+    if (this.issues.length > before || cells.some((c) => c === undefined)) return undefined;
+    return {
+      number,
+      source: raw.source,
+      cells: cells as NonNullable<(typeof cells)[number]>[],
+      action: 'none',
+      effects: [],
+      window: w,
+      value,
+    };
+  }
+}
+
+/** A row's effective window from its effectiveFrom/effectiveTo outputs (empty when invalid: `fail` says why). */
+function rowWindow(
+  out: (name: string) => string,
+  fail: (column: string, offset: number, message: string) => void,
+): Window {
+  const window = effectiveSchema.safeParse({
+    ...(out('effectiveFrom') ? { from: out('effectiveFrom') } : {}),
+    ...(out('effectiveTo') ? { to: out('effectiveTo') } : {}),
+  });
+  if (!window.success) {
+    fail(
+      out('effectiveFrom') ? 'effectiveFrom' : 'effectiveTo',
+      0,
+      'effective dates must be YYYY-MM-DD, from ≤ to',
+    );
+    return {};
+  }
+  return { from: window.data.from, to: window.data.to };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Aggregation } from './rule-model.ts';
 import { tableKinds } from './tables.ts';
 
 /**
@@ -82,13 +83,36 @@ export const tableOutputColumns = [
   'message',
   'signal',
   'weight',
+  'score',
   'effectiveFrom',
   'effectiveTo',
 ] as const;
 
+/** Output columns that hold numbers (what SUM, MIN and MAX aggregate). */
+export const numericOutputColumns: readonly (typeof tableOutputColumns)[number][] = ['weight', 'score'];
+
+const dmnMarks: Readonly<Record<string, Aggregation>> = {
+  'C+': 'SUM',
+  'C<': 'MIN',
+  'C>': 'MAX',
+  'C#': 'COUNT',
+};
+
+/** DMN COLLECT aggregators, by name or by DMN's own marks (C+, C<, C>, C#). */
+const aggregationSchema = z
+  .enum(['SUM', 'MIN', 'MAX', 'COUNT', 'C+', 'C<', 'C>', 'C#'])
+  .transform((a): Aggregation => dmnMarks[a] ?? (a as Aggregation));
+
 const decisionTableSchema = z
   .strictObject({
     hitPolicy: z.enum(['UNIQUE', 'FIRST', 'PRIORITY', 'COLLECT']),
+    /**
+     * COLLECT only: the matching rows' single output reduced to one number (DMN C+, C<, C>,
+     * C#), which raises the one signal named by `signal`, weighted by that number.
+     */
+    aggregation: aggregationSchema.optional(),
+    /** The signal an aggregated table raises. */
+    signal: name.optional(),
     /** Declares that every combination of inputs matches a row; checked at load time. */
     complete: z.boolean().default(false),
     inputs: z

@@ -52,6 +52,9 @@ export interface SourceRef {
 
 export type HitPolicy = 'UNIQUE' | 'FIRST' | 'PRIORITY' | 'COLLECT';
 
+/** DMN COLLECT aggregators: C+ (SUM), C< (MIN), C> (MAX), C# (COUNT). */
+export type Aggregation = 'SUM' | 'MIN' | 'MAX' | 'COUNT';
+
 /** One input entry of a decision-table row: a DMN-style unary test on the input value. */
 export interface CompiledCell {
   readonly text: string;
@@ -70,6 +73,8 @@ export interface CompiledRow {
   readonly action: 'deny' | 'pend' | 'signal' | 'none';
   readonly effects: readonly CompiledEffect[];
   readonly window: Window;
+  /** An aggregated table's row: the number its output contributes (COUNT tables: none). */
+  readonly value?: number | undefined;
 }
 
 export interface CompiledInput {
@@ -82,6 +87,10 @@ export interface CompiledInput {
 
 export interface CompiledDecisionTable {
   readonly hitPolicy: HitPolicy;
+  /** COLLECT with an aggregator: one signal (`signal`) weighted by the aggregate of the rows' values. */
+  readonly aggregation?:
+    | { readonly kind: Aggregation; readonly output: string; readonly signal: string }
+    | undefined;
   readonly complete: boolean;
   readonly inputs: readonly CompiledInput[];
   readonly rows: readonly CompiledRow[];

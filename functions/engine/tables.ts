@@ -49,6 +49,41 @@ class DatedIndex<T> {
   }
 }
 
+/**
+ * Rows keyed by two codes (code and modifier, or a PTP column pair). Nested maps instead of a
+ * joined key: a lookup then builds no string, which made joined keys the costliest part of a
+ * PTP or fee lookup.
+ */
+class PairIndex<T> {
+  private readonly rows = new Map<string, Map<string, Dated<T>[]>>();
+  private pairs = 0;
+
+  add(first: string, second: string, row: Dated<T>): void {
+    let inner = this.rows.get(first);
+    if (!inner) {
+      inner = new Map();
+      this.rows.set(first, inner);
+    }
+    const list = inner.get(second);
+    if (list) list.push(row);
+    else {
+      inner.set(second, [row]);
+      this.pairs++;
+    }
+  }
+
+  get(first: string, second: string, asOf: string): T | undefined {
+    const list = this.rows.get(first)?.get(second);
+    if (!list) return undefined;
+    for (const row of list) if (inWindow(asOf, row.from, row.to)) return row.value;
+    return undefined;
+  }
+
+  get size(): number {
+    return this.pairs;
+  }
+}
+
 /** A PTP edit as the CMS file states it. */
 export interface PtpEdit {
   /** 0 = no modifier bypasses the edit, 1 = an NCCI-associated modifier may, 9 = not applicable. */
@@ -60,8 +95,8 @@ export interface PtpEdit {
 export class ReferenceTable {
   readonly codes = new DatedIndex<true>();
   readonly values = new DatedIndex<number>();
-  readonly fees = new DatedIndex<number>();
-  readonly ptpEdits = new DatedIndex<PtpEdit>();
+  readonly fees = new PairIndex<number>();
+  readonly ptpEdits = new PairIndex<PtpEdit>();
   readonly mueLimits = new DatedIndex<number>();
   readonly exclusions = new DatedIndex<true>();
 
@@ -108,15 +143,15 @@ export class ReferenceTable {
   fee(code: string, modifiers: readonly string[], asOf: string): number | undefined {
     if (!this.active(asOf)) return undefined;
     for (const modifier of modifiers) {
-      const hit = this.fees.get(`${code}|${modifier}`, asOf);
+      const hit = this.fees.get(code, modifier, asOf);
       if (hit !== undefined) return hit;
     }
-    return this.fees.get(`${code}|`, asOf);
+    return this.fees.get(code, '', asOf);
   }
 
   ptp(column1: string, column2: string, asOf: string): PtpEdit | undefined {
     if (!this.active(asOf)) return undefined;
-    return this.ptpEdits.get(`${column1}|${column2}`, asOf);
+    return this.ptpEdits.get(column1, column2, asOf);
   }
 
   mue(code: string, asOf: string): number | undefined {
@@ -336,7 +371,7 @@ function loadCsvTable(table: ReferenceTable, rows: CsvRow[], path: string, issue
         }
         const v = integer('allowedCents', 0);
         const w = window();
-        if (c !== undefined && v !== undefined && w) table.fees.add(`${c}|${modifier}`, { value: v, ...w });
+        if (c !== undefined && v !== undefined && w) table.fees.add(c, modifier, { value: v, ...w });
         break;
       }
       case 'ptp': {
@@ -356,7 +391,7 @@ function loadCsvTable(table: ReferenceTable, rows: CsvRow[], path: string, issue
         }
         // CMS deletion dates are the first day the edit no longer applies.
         const to = deleted === null ? undefined : dayBefore(deleted);
-        table.ptpEdits.add(`${c1}|${c2}`, {
+        table.ptpEdits.add(c1, c2, {
           value: { modifierIndicator: Number(m) as 0 | 1 | 9, rationale: text('rationale') },
           from,
           to,

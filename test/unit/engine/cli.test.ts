@@ -90,6 +90,28 @@ describe('rules check', () => {
       "plan.yaml:4:16: unknown field 'procedureCod' (did you mean 'procedureCode'?)",
     );
   });
+
+  it('reports overlapping rows of a UNIQUE table and gaps in a table declared complete', async () => {
+    const dir = join(work, 'tables');
+    await cp(RULES_DIR, dir, { recursive: true });
+    const csv = join(dir, 'tables', 'age-sex-edits.csv');
+    await writeFile(
+      csv,
+      `${await readFile(csv, 'utf8')}59400,-,< 18,deny,CO,6,N129,Obstetric care for a minor\n`,
+    );
+    const eligibility = join(dir, 'eligibility.yaml');
+    const yaml = await readFile(eligibility, 'utf8');
+    // Drop the last row (coverage ended or cancelled): a combination no row covers.
+    await writeFile(eligibility, yaml.replace(/\n {8}- \[true, false, '-'[^\n]*/, ''));
+    const out = new Buffer();
+    expect(await rulesCheck(dir, out)).toBe(1);
+    expect(out.text).toMatch(
+      /coding\.yaml:\d+:\d+: rule coding\.age-sex: rows 1 and \d+ overlap under UNIQUE, e\.g\. procedure = '59400', sex = 'male', age = /,
+    );
+    expect(out.text).toMatch(
+      /eligibility\.yaml:\d+:\d+: rule eligibility\.coverage-on-date: no row matches memberFound = true, covered = false, startsLater = false/,
+    );
+  });
 });
 
 describe('rules test', () => {

@@ -145,6 +145,174 @@ describe('hit policies', () => {
   });
 });
 
+describe('COLLECT aggregators (DMN C+, C<, C>, C#)', () => {
+  /** A scorecard on one line: each matching row contributes its `output` value. */
+  const scorecard = (aggregation: string, output: string, rows: string, extra = '') => `  - id: t.score
+    description: aggregated table under test
+    table:
+      hitPolicy: COLLECT
+      aggregation: ${aggregation}
+      signal: red-flags
+${extra}      inputs:
+        - { name: code, expr: line.procedureCode }
+        - { name: units, expr: line.units }
+      outputs: [${output}]
+      rows:
+${rows}`;
+  const rows = `        - ['99213', '-', 20]
+        - ['-', '> 1', 15]
+        - ['-', '> 3', 40]
+        - ['99214', '-', 5]
+`;
+  const signals = (d: ReturnType<typeof run>) => d.fraud.signals.map((s) => [s.signal, s.weight]);
+  const step = (d: ReturnType<typeof run>) => d.trace.find((s) => s.ruleId === 't.score')!;
+
+  it('SUM raises one signal weighted by the sum of the matching rows, and traces the sum', () => {
+    const d = run(miniRuleSet(scorecard('SUM', 'score', rows)), '99213', 2);
+    expect(signals(d)).toEqual([['red-flags', 35]]);
+    expect(d.fraud.score).toBe(35);
+    const s = step(d);
+    expect(s.fired).toBe(true);
+    expect(s.effect).toBe('row 1, 2; SUM score = 35; signal red-flags (+35)');
+    expect(s.facts).toMatchObject({ code: '99213', units: 2 });
+  });
+
+  it.each([
+    ['MIN', 15],
+    ['C<', 15],
+    ['MAX', 40],
+    ['C>', 40],
+    ['C+', 75],
+  ])('%s over the weights of three matching rows gives %i', (aggregation, weight) => {
+    const d = run(miniRuleSet(scorecard(aggregation, 'weight', rows)), '99213', 4);
+    expect(signals(d)).toEqual([['red-flags', weight]]);
+  });
+
+  it('COUNT (C#) counts the matching rows, over any single output column', () => {
+    const d = run(
+      miniRuleSet(
+        scorecard(
+          'C#',
+          'message',
+          `        - ['99213', '-', office visit]
+        - ['-', '> 1', several units]
+        - ['99214', '-', other visit]
+`,
+        ),
+      ),
+      '99213',
+      2,
+    );
+    expect(signals(d)).toEqual([['red-flags', 2]]);
+    expect(step(d).effect).toBe('row 1, 2; COUNT = 2; signal red-flags (+2)');
+  });
+
+  it('raises nothing when no row matches, or when the aggregate is not positive', () => {
+    for (const aggregation of ['SUM', 'MIN', 'MAX', 'COUNT']) {
+      const d = run(miniRuleSet(scorecard(aggregation, 'score', rows)), '80053', 1);
+      expect(d.fraud.signals).toEqual([]);
+      expect(step(d).fired).toBe(false);
+      expect(step(d).effect).toBeUndefined();
+    }
+    const mitigated = run(
+      miniRuleSet(
+        scorecard(
+          'SUM',
+          'score',
+          `        - ['99213', '-', 20]
+        - ['-', '-', -30]
+`,
+        ),
+      ),
+      '99213',
+    );
+    expect(mitigated.fraud.signals).toEqual([]);
+    expect(step(mitigated).effect).toBe('row 1, 2; SUM score = -10');
+    expect(step(mitigated).fired).toBe(false);
+  });
+
+  it('honours row effective dates', () => {
+    const d = run(
+      miniRuleSet(
+        scorecard(
+          'SUM',
+          'score, effectiveFrom',
+          `        - ['99213', '-', 20, '']
+        - ['99213', '-', 50, '2026-06-01']
+`,
+        ),
+      ),
+      '99213',
+    );
+    expect(signals(d)).toEqual([['red-flags', 20]]);
+  });
+
+  it('decides and traces the same on cel-js', () => {
+    const body = scorecard('SUM', 'score', rows);
+    const c = claim([line('99213', { units: 4 })]);
+    expect(miniRuleSet(body).evaluate(c, facts(c))).toEqual(
+      miniRuleSet(body, { evaluator: 'cel-js' }).evaluate(c, facts(c)),
+    );
+  });
+
+  it.each([
+    [
+      'an aggregator under another hit policy',
+      scorecard('SUM', 'score', rows).replace('COLLECT', 'FIRST'),
+      'aggregation SUM needs hitPolicy COLLECT, not FIRST',
+    ],
+    [
+      'more than one output column',
+      scorecard('SUM', 'score, weight', "        - ['99213', '-', 20, 1]\n"),
+      'an aggregated table has exactly one output column besides effectiveFrom/effectiveTo, not 2 (score, weight)',
+    ],
+    [
+      'SUM over a text column',
+      scorecard('SUM', 'carc', "        - ['99213', '-', '16']\n"),
+      "SUM needs a numeric output column (weight or score); 'carc' is not a number",
+    ],
+    [
+      'MAX over a text column',
+      scorecard('C>', 'message', "        - ['99213', '-', x]\n"),
+      "MAX needs a numeric output column (weight or score); 'message' is not a number",
+    ],
+    [
+      'no signal to raise',
+      scorecard('SUM', 'score', rows).replace('      signal: red-flags\n', ''),
+      "an aggregated table needs 'signal': the signal its SUM raises",
+    ],
+    [
+      'a value that is not a whole number',
+      scorecard('SUM', 'score', "        - ['99213', '-', 2.5]\n"),
+      "row 1, score: '2.5' must be a whole number -1000..1000",
+    ],
+    [
+      'a weight out of range',
+      scorecard('MAX', 'weight', "        - ['99213', '-', -1]\n"),
+      "row 1, weight: '-1' must be a whole number 0..1000",
+    ],
+    [
+      'a table-level signal without an aggregator',
+      table('COLLECT', "        - ['99213', '-', deny, CO, '16', m, '', '']\n", '      signal: red-flags\n'),
+      "a table-level 'signal' is raised by an aggregated table",
+    ],
+    [
+      'a score column without an aggregator',
+      scorecard('SUM', 'score', rows).replace('      aggregation: SUM\n      signal: red-flags\n', ''),
+      "'score' is what rows add up in an aggregated table",
+    ],
+  ])('rules check rejects %s', (_, body, message) => {
+    const issues = issuesOf(() => miniRuleSet(body));
+    expect(issues.map((i) => i.message)).toEqual([expect.stringContaining(message)]);
+    expect(issues[0]!.file).toBe('rules.yaml');
+  });
+
+  it('rejects an unknown aggregator', () => {
+    const issues = issuesOf(() => miniRuleSet(scorecard('AVG', 'score', rows)));
+    expect(issues[0]!.message).toMatch(/aggregation/);
+  });
+});
+
 describe('completeness', () => {
   const boolTable = (rows: string) => `  - id: t.complete
     description: complete table

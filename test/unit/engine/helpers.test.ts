@@ -25,6 +25,30 @@ describe('dates', () => {
     expect(() => daysBetween('2026-02-30', '2026-03-01')).toThrow(/not a calendar date/);
   });
 
+  it.each([
+    ['2026-1-01', 'not an ISO date'],
+    ['2026/01/01', 'not an ISO date'],
+    ['2O26-01-01', 'not an ISO date'],
+    ['2026-0x-01', 'not an ISO date'],
+    ['2026-01-1 ', 'not an ISO date'],
+    ['2026-01-011', 'not an ISO date'],
+    ['2026-13-01', 'not a calendar date'],
+    ['2026-00-10', 'not a calendar date'],
+    ['2026-04-31', 'not a calendar date'],
+    ['2025-02-29', 'not a calendar date'],
+    ['2026-01-00', 'not a calendar date'],
+  ])('rejects %s as %s', (date, message) => {
+    expect(() => daysBetween(date, '2026-01-01')).toThrow(RangeError);
+    expect(() => daysBetween('2026-01-01', date)).toThrow(message);
+  });
+
+  it('counts days across centuries and eras', () => {
+    expect(daysBetween('1970-01-01', '2000-03-01')).toBe(11_017);
+    expect(daysBetween('1900-02-28', '1900-03-01')).toBe(1);
+    expect(daysBetween('2000-02-28', '2000-03-01')).toBe(2);
+    expect(daysBetween('0000-03-01', '1970-01-01')).toBe(719_468);
+  });
+
   it('computes completed years of age', () => {
     expect(ageOn('1980-03-15', '2026-03-14')).toBe(45);
     expect(ageOn('1980-03-15', '2026-03-15')).toBe(46);
