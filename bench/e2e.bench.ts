@@ -68,7 +68,7 @@ async function post(path: string, i: number): Promise<void> {
 
 /**
  * Integration delay: from a claim's answer (its entry is sequenced by then) until a signed
- * checkpoint covers it, watched by polling the newest checkpoint every 5 ms while claims run.
+ * checkpoint covers it, watched by polling the newest checkpoint every 25 ms while claims run (more often would load DynamoDB Local itself).
  */
 async function integrationDelays(work: () => Promise<unknown>): Promise<number[]> {
   const { appContext } = await import('../functions/handlers/app-context.ts');
@@ -87,7 +87,7 @@ async function integrationDelays(work: () => Promise<unknown>): Promise<number[]
           answered.splice(i, 1);
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   })();
   await work();
