@@ -19,6 +19,14 @@ export interface FieldIssue {
   message: string;
 }
 
+/**
+ * What the request asks to record is too large to be stored as one journaled revision
+ * (DynamoDB's 400 KB item limit, with room for the other attributes).
+ */
+export class TooLargeError extends Error {
+  override name = 'TooLargeError';
+}
+
 export class ValidationError extends Error {
   override name = 'ValidationError';
   constructor(

@@ -28,9 +28,9 @@ export const coveragePeriodSchema = z
     planYearStartMonth: z.number().int().min(1).max(12).default(1),
     benefits: benefitsSchema,
     /** Procedure codes the plan never covers (CARC 204). */
-    excludedProcedures: z.array(z.string().min(1).max(8)).max(1000).default([]),
+    excludedProcedures: z.array(z.string().min(1).max(8)).max(300).default([]),
     /** Procedure codes that need a prior authorization number on the claim (CARC 197). */
-    priorAuthRequired: z.array(z.string().min(1).max(8)).max(1000).default([]),
+    priorAuthRequired: z.array(z.string().min(1).max(8)).max(300).default([]),
   })
   .refine((c) => c.end === undefined || c.end >= c.start, { path: ['end'], message: 'is before start' });
 

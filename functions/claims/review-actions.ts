@@ -44,6 +44,8 @@ interface Step {
 }
 
 const MAX_ATTEMPTS = 8;
+/** Notes are ≤ 2,000 characters (≤ 8 KB in UTF-8): 30 actions keep a review item below 400 KB. */
+const MAX_ACTIONS_PER_REVIEW = 30;
 // An approval that loses an accumulator race to a concurrent claim of the member re-gathers
 // facts and re-evaluates after a short jittered pause, as submitting a claim does.
 const backoff = (attempt: number) =>
@@ -170,6 +172,13 @@ async function act(
       );
     }
     if (review.status === 'closed') throw new ConflictError(`The review of claim ${claimId} is closed.`);
+    // Actions and their notes live on the review item, which must stay under DynamoDB's item
+    // limit; a review escalated this often needs a supervisor, not another action.
+    if (review.actions.length >= MAX_ACTIONS_PER_REVIEW) {
+      throw new ConflictError(
+        `The review of claim ${claimId} has reached ${MAX_ACTIONS_PER_REVIEW} actions; it can take no more.`,
+      );
+    }
     const step = await next(claim, review);
     if (step === null) return { review, claim, receipt: null };
 

@@ -12,7 +12,11 @@ export const handler = httpHandler(['provider', 'analyst', 'rules-admin'], async
   if (accept.includes('text/plain') && !accept.includes('application/json')) {
     return {
       statusCode: 200,
-      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      headers: {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      },
       body: checkpoint.note,
     };
   }

@@ -1,4 +1,10 @@
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#claims/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  TooLargeError,
+  ValidationError,
+} from '#claims/errors.ts';
 import { HttpProblem } from './problem.ts';
 
 /**
@@ -10,6 +16,7 @@ export function toProblem(error: unknown): HttpProblem {
   if (error instanceof NotFoundError) return new HttpProblem('not-found', error.message);
   if (error instanceof ConflictError) return new HttpProblem('conflict', error.message);
   if (error instanceof ForbiddenError) return new HttpProblem('forbidden', error.message);
+  if (error instanceof TooLargeError) return new HttpProblem('payload-too-large', error.message);
   if (error instanceof ValidationError) {
     return new HttpProblem('validation-failed', error.message, { errors: error.issues });
   }

@@ -39,7 +39,11 @@ export function problemResponse(problem: HttpProblem, instance?: string): APIGat
   const { status, title } = problemKinds[problem.kind];
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+    headers: {
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
     body: JSON.stringify({
       type: `${PROBLEM_BASE}${problem.kind}`,
       title,

@@ -47,7 +47,14 @@ export async function devIssuer(stateDir: string): Promise<DevIssuer> {
         .setExpirationTime(`${ttlSeconds}s`)
         .sign(privateKey),
     verify: async (token) =>
-      (await jwtVerify(token, publicKey, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: [ALG] }))
-        .payload,
+      (
+        await jwtVerify(token, publicKey, {
+          issuer: DEV_ISSUER,
+          audience: DEV_AUDIENCE,
+          algorithms: [ALG],
+          // Cognito always sets these; a token without an expiry must not live forever here either.
+          requiredClaims: ['exp', 'iat', 'sub'],
+        })
+      ).payload,
   };
 }

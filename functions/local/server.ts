@@ -39,7 +39,9 @@ async function handle(
   compiled: { route: RouteDefinition; pattern: RegExp; names: string[] }[],
   options: LocalServerOptions,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // Prefixing the origin keeps a path like `//host/x` a path (as a second argument's base it
+  // would be read as a host name), and a malformed one still parses.
+  const url = new URL(`http://localhost${(req.url ?? '/').startsWith('/') ? '' : '/'}${req.url ?? ''}`);
   const requestId = randomUUID();
   const fail = (kind: ProblemKind, detail: string) =>
     send(res, problemResponse(new HttpProblem(kind, detail), requestId));

@@ -6,6 +6,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { TooLargeError } from '#claims/errors.ts';
 import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
@@ -38,6 +39,8 @@ export class JournalKeyConflictError extends Error {
 // key update) and the counter one, within DynamoDB's 100-item transaction limit.
 const BATCH = 33;
 const pad = (index: number) => index.toString().padStart(12, '0');
+// An entry is stored whole in one item (pending, then sequenced); DynamoDB items stop at 400 KB.
+const MAX_ENTRY_BYTES = 350 * 1024;
 
 /**
  * The journal's write side: stage, then sequence.
@@ -64,6 +67,11 @@ export class JournalRepository {
    */
   stage(key: string, entry: JournalEntry): { items: DocTransactItem[]; leafHash: string } {
     const bytes = encodeEntry(entry);
+    if (bytes.length > MAX_ENTRY_BYTES) {
+      throw new TooLargeError(
+        `The record is too large to journal as one revision (${Math.ceil(bytes.length / 1024)} KB of at most ${MAX_ENTRY_BYTES / 1024} KB).`,
+      );
+    }
     const hash = Buffer.from(leafHash(bytes)).toString('hex');
     const shard = createHash('sha256').update(key).digest().readUInt16BE(0) % this.pendingShards;
     const text = Buffer.from(bytes).toString('utf8');

@@ -1,5 +1,6 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TooLargeError } from '../../functions/claims/errors.ts';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import type { JournalEntry } from '../../functions/journal/entry.ts';
 import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts';
@@ -57,6 +58,14 @@ describe('journal sequencing against DynamoDB Local', () => {
     expect(all).toHaveLength(state.size);
     expect(toHex(state.root)).toBe(toHex(rootFromLeafHashes(all.map((e) => hashLeaf(utf8Encode(e.entry))))));
   }, 120_000);
+
+  it('refuses an entry too large for one DynamoDB item before writing anything', async () => {
+    const size = await journal.size();
+    const huge = entry(99, { blob: 'x'.repeat(360 * 1024) });
+    await expect(journal.append('too-large', huge)).rejects.toThrow(TooLargeError);
+    expect(await journal.findByKey('too-large')).toBeNull();
+    expect(await journal.size()).toBe(size);
+  });
 
   it('appends a once-per-key entry once, however many processes race to', async () => {
     const once = entry(4242);
