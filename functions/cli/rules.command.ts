@@ -43,9 +43,7 @@ export async function rulesCheck(dir = 'rules', out: TextSink = process.stdout):
   out.write(
     `  ${rs.rules.length} rules (${[...byPhase].map(([p, n]) => `${n} ${p}`).join(', ')}), fraud threshold ${rs.fraudThreshold}\n`,
   );
-  out.write(
-    `  ${rs.expressions.total} CEL expressions type-checked, ${rs.expressions.compiled} compiled\n`,
-  );
+  out.write(`  ${rs.expressions.total} CEL expressions type-checked, ${rs.expressions.compiled} compiled\n`);
   for (const t of rs.tables) out.write(`  table ${t.name} (${t.kind}): ${t.entries} entries\n`);
   out.write(`  ${rs.files.length} files\n`);
   for (const w of rs.warnings) out.write(`  warning: ${formatIssue(w)}\n`);
