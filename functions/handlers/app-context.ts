@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { JournalReadPort } from '#claims/ports.ts';
 import { loadRuleSet } from '#engine/loader.ts';
@@ -8,6 +9,7 @@ import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
 import { journalReader } from '#store/journal-reader.ts';
+import { JournalSearchRepository } from '#store/journal-search.repository.ts';
 import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
 import { RecordRepository } from '#store/records.repository.ts';
 import { ReviewRepository } from '#store/reviews.repository.ts';
@@ -27,6 +29,8 @@ const environment = z.object({
 });
 
 export interface AppContext {
+  /** The process's one DynamoDB client, shared by every repository (benchmarks count its requests). */
+  dynamo: DynamoDBDocumentClient;
   claims: ClaimRepository;
   records: RecordRepository;
   /** The fraud-review queue (review items live in the claims table). */
@@ -36,6 +40,8 @@ export interface AppContext {
   checkpoints: CheckpointsRepository;
   /** The journal's read side: checkpoints, entries, proofs, document history. */
   journalRead: JournalReadPort;
+  /** Journal search and provider rollups; kept up to date by every integration round. */
+  journalSearch: JournalSearchRepository;
   clock: () => string;
 }
 
@@ -107,7 +113,9 @@ function build(): AppContext {
     { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE },
     journal,
   );
+  const journalSearch = new JournalSearchRepository(client, env.JOURNAL_TABLE, journal);
   return {
+    dynamo: client,
     claims,
     records,
     reviews,
@@ -115,6 +123,7 @@ function build(): AppContext {
     tree,
     checkpoints,
     journalRead: journalReader(journal, tree, checkpoints),
+    journalSearch,
     clock: () => new Date().toISOString(),
   };
 }

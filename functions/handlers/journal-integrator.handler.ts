@@ -21,13 +21,14 @@ let signer: ReturnType<typeof kmsEd25519Signer> | undefined;
 export const handler = async (): Promise<void> => {
   const env = environment.parse(process.env);
   signer ??= kmsEd25519Signer(env.JOURNAL_ORIGIN, env.JOURNAL_SIGNING_KEY_ID);
-  const { tree, checkpoints } = await appContext();
+  const { tree, checkpoints, journalSearch } = await appContext();
   const startedAt = Date.now();
   const checkpoint = await integrateAndPublish({
     tree,
     checkpoints,
     signer: await signer,
     origin: env.JOURNAL_ORIGIN,
+    search: journalSearch,
   });
   log('info', {
     component: 'journal-integrator',

@@ -119,4 +119,18 @@ export const routes: readonly RouteDefinition[] = [
     access: { claims: 'write', records: 'write', journal: 'write' },
     rules: true,
   },
+  {
+    method: 'GET',
+    path: '/journal/search',
+    module: 'journal-search.handler.ts',
+    authenticated: true,
+    access: { journal: 'read' },
+  },
+  {
+    method: 'GET',
+    path: '/providers/{npi}/summary',
+    module: 'provider-summary.handler.ts',
+    authenticated: true,
+    access: { journal: 'read' },
+  },
 ];

@@ -84,6 +84,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     checkpoints: context.checkpoints,
     signer: key.signer,
     origin: LOCAL_JOURNAL_ORIGIN,
+    search: context.journalSearch,
   });
 
   const issuer = await devIssuer(options.stateDir);
