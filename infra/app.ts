@@ -2,6 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { rulesTest } from '../functions/cli/rules.command.ts';
+import { addNagChecks } from './nag.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { StatelessStack } from './stateless-stack.ts';
 
@@ -13,12 +14,16 @@ export function rulesDirOf(app: App): string {
   return typeof dir === 'string' && dir !== '' ? resolve(dir) : defaultRulesDir;
 }
 
-/** Stages come from context (`-c stage=prod`); each is its own pair of stacks. */
+/**
+ * Stages come from context (`-c stage=prod`); each is its own pair of stacks. The cdk-nag
+ * packs (AWS Solutions, HIPAA Security) are registered here, so every synth of the app, the
+ * CLI's and the infra tests', is checked.
+ */
 export function buildApp(app = new App()): { app: App; stateful: StatefulStack; stateless: StatelessStack } {
+  addNagChecks(app);
   const stage = String(app.node.tryGetContext('stage') ?? 'dev');
   const stateful = new StatefulStack(app, `claimledger-${stage}-stateful`, { stage });
   const stateless = new StatelessStack(app, `claimledger-${stage}-stateless`, {
-    stage,
     stateful,
     rulesDir: rulesDirOf(app),
   });

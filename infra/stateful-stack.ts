@@ -1,26 +1,77 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  ClientAttributes,
+  FeaturePlan,
+  Mfa,
+  OAuthScope,
+  ResourceServerScope,
+  StandardThreatProtectionMode,
+  StringAttribute,
+  UserPool,
+  UserPoolClient,
+  UserPoolResourceServer,
+} from 'aws-cdk-lib/aws-cognito';
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type IBucket,
+  ObjectLockRetention,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { tableDefinitions } from '../functions/store/tables.ts';
+import { acknowledge } from './nag.ts';
+import { type StageConfig, stageConfig } from './stage.ts';
 
 export type TableName = (typeof tableDefinitions)[number]['logicalName'];
 
-/** Everything that holds data: tables, keys, identity. Stateless stacks get it through props. */
+/** OAuth scopes of the `claimledger` resource server, granted to provider systems. */
+export const PROVIDER_SCOPES = {
+  'claims.write': 'Submit and resubmit claims',
+  'claims.read': 'Read the status of claims the provider submitted',
+} as const;
+
+/**
+ * The checkpoint bucket's fixed name: auditors are told where to read, and the publisher's
+ * policy names the bucket without a cross-stack reference. Unique per account, region and stage.
+ */
+export function checkpointBucketName(stack: Stack, stage: StageConfig): string {
+  return `claimledger-${stage.name}-checkpoints-${stack.account}-${stack.region}`;
+}
+
+/** Everything that holds data: tables, keys, buckets, identity. Stateless stacks get it through props. */
 export class StatefulStack extends Stack {
+  readonly stage: StageConfig;
   readonly tables: Record<TableName, Table>;
   readonly userPool: UserPool;
   /** Signs journal checkpoints; the private key never leaves KMS. */
   readonly journalSigningKey: Key;
+  /**
+   * Encrypts what is not claims data but must still be encrypted at rest: log groups, the
+   * alarm topic, the dead-letter queue and the published checkpoints.
+   */
+  readonly operationsKey: Key;
+  /** Published signed checkpoints (and, later, tiles), under Object Lock in compliance mode. */
+  readonly checkpointBucket: Bucket;
+  /** The app client provider systems use with the client-credentials grant. */
+  readonly providerClient: UserPoolClient;
 
   constructor(scope: Construct, id: string, props: StackProps & { stage: string }) {
     super(scope, id, props);
-    const prod = props.stage === 'prod';
+    // Server access logs are delivered under a bucket policy, not the legacy log-delivery ACL
+    // (the access-log bucket enforces bucket-owner object ownership, which disables ACLs).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    const stage = stageConfig(this, props.stage);
+    this.stage = stage;
+    const { prod } = stage;
     const dataKey = new Key(this, 'DataKey', {
       enableKeyRotation: true,
       description: 'claimledger: encryption at rest for claims, records and the journal',
-      removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: stage.removalPolicy,
     });
 
     // Never destroyed, even outside prod: checkpoints already handed to auditors are only
@@ -32,6 +83,35 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    this.operationsKey = new Key(this, 'OperationsKey', {
+      enableKeyRotation: true,
+      description: 'claimledger: log groups, alarm topic, dead-letter queue, published checkpoints',
+      removalPolicy: stage.removalPolicy,
+    });
+    // CloudWatch Logs encrypts log groups with the key only if the key policy lets it, and only
+    // for this account's and region's log groups.
+    this.operationsKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
+          },
+        },
+      }),
+    );
+    // CloudWatch alarms publish to the encrypted alarm topic.
+    this.operationsKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+
     const tables = {} as Record<TableName, Table>;
     for (const def of tableDefinitions) {
       const table = new Table(this, `${def.logicalName}-table`, {
@@ -42,7 +122,7 @@ export class StatefulStack extends Stack {
         encryptionKey: dataKey,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: prod,
-        removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        removalPolicy: stage.removalPolicy,
         ...(def.stream ? { stream: StreamViewType.NEW_IMAGE } : {}),
       });
       for (const index of def.indexes) {
@@ -52,20 +132,143 @@ export class StatefulStack extends Stack {
           sortKey: { name: index.sortKey, type: AttributeType.STRING },
         });
       }
+      acknowledge(
+        table,
+        'HIPAA.Security-DynamoDBInBackupPlan',
+        'Point-in-time recovery (35 days, continuous) is on and prod tables have deletion protection; ' +
+          'longer retention through AWS Backup is an organisation-level backup policy, not part of this app.',
+      );
       tables[def.logicalName] = table;
     }
     this.tables = tables;
+
+    // Server access logs of the checkpoint bucket. S3 delivers access logs only to buckets with
+    // SSE-S3 default encryption, so this bucket cannot use the KMS key.
+    const accessLogs = new Bucket(this, 'AccessLogs', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      accessLogs,
+      'HIPAA.Security-S3DefaultEncryptionKMS',
+      'S3 server access logging delivers only to target buckets with SSE-S3 default encryption; the logs hold request metadata of the checkpoint bucket, no PHI.',
+    );
+    acknowledge(
+      accessLogs,
+      'HIPAA.Security-S3BucketReplicationEnabled',
+      'Access logs of a public-by-design checkpoint mirror; cross-region replication is not warranted.',
+    );
+
+    // Compliance mode: no one, root included, can delete or overwrite an object version before
+    // its retention ends. Retained on stack deletion for the same reason as the signing key.
+    this.checkpointBucket = new Bucket(this, 'Checkpoints', {
+      bucketName: checkpointBucketName(this, stage),
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.operationsKey,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention: ObjectLockRetention.compliance(
+        Duration.days(stage.checkpointRetentionDays),
+      ),
+      // exactOptionalPropertyTypes disagrees with CDK's own Bucket/IBucket typing.
+      serverAccessLogsBucket: accessLogs as unknown as IBucket,
+      serverAccessLogsPrefix: 'checkpoints/',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.checkpointBucket,
+      'HIPAA.Security-S3BucketReplicationEnabled',
+      'Signed checkpoints are reproducible from the journal table (PITR) and re-published every 5 minutes; ' +
+        'a second-region copy is a disaster-recovery choice left to the operator.',
+    );
 
     // Groups are the roles (DESIGN.md decision 6); custom:npi binds a provider to its NPIs.
     this.userPool = new UserPool(this, 'Users', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
-      customAttributes: {},
-      removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      customAttributes: {
+        // Comma-separated NPIs. Mutable so an administrator can rebind; no app client may
+        // write it (see writeAttributes below), so users cannot grant themselves an NPI.
+        npi: new StringAttribute({ mutable: true, minLen: 10, maxLen: 2048 }),
+      },
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      // Plus adds threat protection (compromised credentials, adaptive authentication); it is
+      // billed per active user, so only prod pays for it. Essentials still allows
+      // access-token customisation for client-credentials clients (see README).
+      featurePlan: prod ? FeaturePlan.PLUS : FeaturePlan.ESSENTIALS,
+      ...(prod ? { standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION } : {}),
+      removalPolicy: stage.removalPolicy,
     });
+    if (!prod) {
+      acknowledge(
+        this.userPool,
+        'AwsSolutions-COG8',
+        'Threat protection needs the Plus feature plan, billed per active user; prod uses it, dev and test stages hold no real users.',
+      );
+    }
     for (const group of ['provider', 'analyst', 'rules-admin']) {
       this.userPool.addGroup(`group-${group}`, { groupName: group });
     }
-    new UserPoolClient(this, 'ConsoleClient', { userPool: this.userPool, generateSecret: false });
+    const readOnlyProfile = new ClientAttributes().withStandardAttributes({ fullname: true });
+    // People (analysts, rules admins, provider staff) sign in with SRP; no hosted-UI OAuth flows
+    // (and so no implicit grant) until a web console brings its own callback URL.
+    const consoleClient = new UserPoolClient(this, 'ConsoleClient', {
+      userPool: this.userPool,
+      generateSecret: false,
+      // SRP for apps; USER_PASSWORD_AUTH (over TLS to Cognito) so the AWS CLI can sign in, as
+      // README's smoke test does. MFA is required either way.
+      authFlows: { userSrp: true, userPassword: true },
+      disableOAuth: true,
+      writeAttributes: readOnlyProfile,
+    });
+
+    // Provider billing systems authenticate machine to machine: the client-credentials grant
+    // against the token endpoint of the pool's domain, with the resource server's scopes.
+    const domain = this.userPool.addDomain('Domain', {
+      cognitoDomain: { domainPrefix: `claimledger-${stage.name}-${this.account}` },
+    });
+    const scopes = Object.entries(PROVIDER_SCOPES).map(
+      ([scopeName, scopeDescription]) => new ResourceServerScope({ scopeName, scopeDescription }),
+    );
+    const resourceServer = new UserPoolResourceServer(this, 'Api', {
+      userPool: this.userPool,
+      identifier: 'claimledger',
+      scopes,
+    });
+    this.providerClient = new UserPoolClient(this, 'ProviderSystemClient', {
+      userPool: this.userPool,
+      generateSecret: true,
+      writeAttributes: readOnlyProfile,
+      oAuth: {
+        flows: { clientCredentials: true },
+        scopes: scopes.map((scope) => OAuthScope.resourceServer(resourceServer, scope)),
+      },
+      accessTokenValidity: Duration.minutes(60),
+    });
+
+    // What README's deploy steps need, without digging through the console.
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'ConsoleClientId', { value: consoleClient.userPoolClientId });
+    new CfnOutput(this, 'ProviderClientId', { value: this.providerClient.userPoolClientId });
+    new CfnOutput(this, 'TokenEndpoint', { value: `${domain.baseUrl()}/oauth2/token` });
+    new CfnOutput(this, 'CheckpointBucketName', { value: this.checkpointBucket.bucketName });
   }
 }

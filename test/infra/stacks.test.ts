@@ -9,9 +9,13 @@ describe('CDK app', () => {
   let stateless: Template;
 
   beforeAll(() => {
-    const { stateful: a, stateless: b } = buildApp(new App({ context: { stage: 'test' } }));
-    stateful = Template.fromStack(a);
-    stateless = Template.fromStack(b);
+    // The one fully bundled synth of the infra tests (the others skip bundling, see synth.ts);
+    // synthesized once for both templates.
+    const app = new App({ context: { stage: 'test' } });
+    const { stateful: a, stateless: b } = buildApp(app);
+    const assembly = app.synth();
+    stateful = Template.fromJSON(assembly.getStackByName(a.stackName).template);
+    stateless = Template.fromJSON(assembly.getStackByName(b.stackName).template);
   });
 
   it('declares the three tables encrypted with a customer key, with PITR, and the journal stream', () => {
@@ -29,11 +33,12 @@ describe('CDK app', () => {
     });
   });
 
-  it('creates one arm64 nodejs22.x function per route, plus the journal integrator', () => {
+  it('creates one arm64 nodejs22.x function per route, plus the integrator and the checkpoint publisher', () => {
     const functions = stateless.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: `index.${HANDLER_EXPORT}` },
     });
-    expect(Object.keys(functions)).toHaveLength(routes.length + 1);
+    expect(Object.keys(functions)).toHaveLength(routes.length + 2);
+    expect(Object.keys(stateless.findResources('AWS::Lambda::Function'))).toHaveLength(routes.length + 2);
   });
 
   it('signs checkpoints with a retained Ed25519 KMS key that only the integrator may use', () => {
@@ -77,10 +82,18 @@ describe('CDK app', () => {
     );
   });
 
-  it('points every route at a module that exports the handler', async () => {
-    for (const route of routes) {
-      const module = (await import(`../../functions/handlers/${route.module}`)) as Record<string, unknown>;
-      expect(typeof module[HANDLER_EXPORT], route.module).toBe('function');
+  it('points every route, the integrator and the publisher at a module that exports the handler', async () => {
+    const modules = [
+      ...routes.map((r) => r.module),
+      'journal-integrator.handler.ts',
+      'checkpoint-publisher.handler.ts',
+    ];
+    for (const file of modules) {
+      const module = (await import(/* @vite-ignore */ `../../functions/handlers/${file}`)) as Record<
+        string,
+        unknown
+      >;
+      expect(typeof module[HANDLER_EXPORT], file).toBe('function');
     }
   });
 

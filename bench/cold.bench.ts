@@ -1,0 +1,174 @@
+/**
+ * `npm run bench:cold`: how long each Lambda bundle takes to import, the part of a cold start
+ * the code controls. For every function in the synthesized stacks, a fresh `node` process
+ * imports the bundle's index.mjs (with the function's NODE_OPTIONS) and reports the time from
+ * just before `await import()` to its resolution; an empty module, imported the same way in the
+ * same rounds, is the baseline. Runs are interleaved round by round so machine noise spreads
+ * over all bundles alike. Prints p50 of the runs against the 100 ms target; never fails on it.
+ *
+ * Reuses cdk.out when present (say `--synth` to rebuild it first, which `cdk synth` does with
+ * the local esbuild in about half a minute).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { percentile, printTable, writeResult } from './stats.ts';
+
+const root = join(import.meta.dirname, '..');
+const out = join(root, 'cdk.out');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const TARGET_MS = 100;
+
+interface Bundle {
+  name: string;
+  file: string;
+  bytes: number;
+  nodeOptions: string;
+}
+
+interface Template {
+  Resources: Record<
+    string,
+    {
+      Type: string;
+      Metadata?: Record<string, unknown>;
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }
+  >;
+}
+
+function synthesizeIfNeeded(): void {
+  if (!process.argv.includes('--synth') && existsSync(join(out, 'manifest.json'))) {
+    const stale = newestSource() > statSync(join(out, 'manifest.json')).mtimeMs;
+    console.log(`Reusing ${out}${stale ? ' (older than the sources: run with --synth to rebuild)' : ''}.`);
+    return;
+  }
+  console.log('Synthesizing (npx cdk synth --quiet)...');
+  const result = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  for (const dir of ['functions', 'infra', 'rules']) walk(join(root, dir));
+  return newest;
+}
+
+/** Every Lambda function of every stack in the assembly, with its bundle (CLI asset metadata). */
+function bundles(): Bundle[] {
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
+  };
+  const found: Bundle[] = [];
+  for (const artifact of Object.values(manifest.artifacts)) {
+    const templateFile = artifact.properties?.templateFile;
+    if (artifact.type !== 'aws:cloudformation:stack' || !templateFile) continue;
+    const template = JSON.parse(readFileSync(join(out, templateFile), 'utf8')) as Template;
+    for (const resource of Object.values(template.Resources)) {
+      const assetPath = resource.Metadata?.['aws:asset:path'];
+      if (resource.Type !== 'AWS::Lambda::Function' || typeof assetPath !== 'string') continue;
+      const file = join(out, assetPath, 'index.mjs');
+      if (!existsSync(file)) continue;
+      const cdkPath = String(resource.Metadata?.['aws:cdk:path'] ?? assetPath);
+      const nodeOptions = resource.Properties.Environment?.Variables?.NODE_OPTIONS;
+      found.push({
+        name: cdkPath.split('/').at(-2)?.replace(/^fn-/, '') ?? cdkPath,
+        file,
+        bytes: statSync(file).size,
+        nodeOptions: typeof nodeOptions === 'string' ? nodeOptions : '',
+      });
+    }
+  }
+  return found.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+// Runs in the child: the clock starts right before the import, after node itself has booted.
+const CHILD = `
+const started = performance.now();
+await import(process.env.BENCH_MODULE);
+process.stdout.write(JSON.stringify({ ms: performance.now() - started }));
+`;
+
+/** One fresh process importing `file`; the import's duration in ms. */
+function importOnce(file: string, nodeOptions: string): number {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH,
+      NODE_OPTIONS: nodeOptions,
+      BENCH_MODULE: pathToFileURL(file).href,
+      // What Lambda provides, and placeholders for what the stack sets: only names, no data.
+      AWS_REGION: 'us-east-1',
+      AWS_LAMBDA_FUNCTION_NAME: 'bench',
+      CLAIMS_TABLE: 'bench-claims',
+      RECORDS_TABLE: 'bench-records',
+      JOURNAL_TABLE: 'bench-journal',
+      RULES_DIR: join(file, '..', 'rules'),
+    },
+  });
+  if (result.status !== 0) throw new Error(`importing ${file} failed:\n${result.stderr}`);
+  return (JSON.parse(result.stdout) as { ms: number }).ms;
+}
+
+synthesizeIfNeeded();
+const found = bundles();
+if (found.length === 0) {
+  console.error(`No function bundles in ${out}: run npm run bench:cold -- --synth`);
+  process.exit(1);
+}
+const scratch = mkdtempSync(join(tmpdir(), 'claimledger-cold-'));
+const empty = join(scratch, 'empty.mjs');
+writeFileSync(empty, '');
+const baseline: Bundle = {
+  name: '(empty module)',
+  file: empty,
+  bytes: 0,
+  nodeOptions: found[0]?.nodeOptions ?? '',
+};
+const subjects = [baseline, ...found];
+const samples = new Map<Bundle, number[]>(subjects.map((b) => [b, []]));
+try {
+  for (let run = 0; run < RUNS; run++) {
+    for (const bundle of subjects) samples.get(bundle)?.push(importOnce(bundle.file, bundle.nodeOptions));
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const p50 = (bundle: Bundle) =>
+  percentile(
+    [...(samples.get(bundle) ?? [])].sort((a, b) => a - b),
+    50,
+  );
+const baselineMs = p50(baseline);
+const rows = subjects.map((bundle) => {
+  const ms = p50(bundle);
+  return {
+    function: bundle.name,
+    'bundle KB': Number((bundle.bytes / 1024).toFixed(1)),
+    'import p50 ms': Number(ms.toFixed(1)),
+    'over empty ms': Number((ms - baselineMs).toFixed(1)),
+    'x empty': Number((ms / baselineMs).toFixed(1)),
+    target: `${TARGET_MS} ms`,
+    within: bundle === baseline ? '' : ms <= TARGET_MS ? 'yes' : 'NO',
+  };
+});
+console.log(
+  `\nImport-to-ready of each Lambda bundle, p50 of ${RUNS} fresh node ${process.version} processes`,
+);
+console.log(
+  `(NODE_OPTIONS as deployed: ${baseline.nodeOptions || 'none'}); the target is ${TARGET_MS} ms.\n`,
+);
+printTable(rows);
+const over = rows.filter((r) => r.within === 'NO').length;
+console.log(`\n${over} of ${found.length} bundles over the ${TARGET_MS} ms target (reported, not enforced).`);
+console.log(`Wrote ${writeResult('cold', { runs: RUNS, targetMs: TARGET_MS, node: process.version, rows })}`);

@@ -1,0 +1,69 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { log } from '#http/logger.ts';
+import { s3PublishedCheckpoints } from '#store/checkpoint-bucket.ts';
+import {
+  type CheckpointMirror,
+  MirrorConsistencyError,
+  mirrorLatestCheckpoint,
+} from '#store/checkpoint-mirror.ts';
+import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
+import { createDocumentClient } from '#store/dynamo-client.ts';
+import { JournalRepository } from '#store/journal.repository.ts';
+import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
+import { kmsEd25519VerifierKey } from '#store/kms-verifier-key.ts';
+
+const environment = z.object({
+  JOURNAL_TABLE: z.string().min(1),
+  JOURNAL_SIGNING_KEY_ID: z.string().min(1),
+  JOURNAL_ORIGIN: z.string().regex(/^[^\s+]+$/),
+  CHECKPOINT_BUCKET: z.string().min(1),
+});
+
+let mirror: Promise<CheckpointMirror> | undefined;
+
+/** Composition root, once per cold start: only what publishing needs, not the whole app context. */
+async function build(): Promise<CheckpointMirror> {
+  const env = environment.parse(process.env);
+  const doc = createDocumentClient();
+  const tree = new JournalTreeRepository(
+    doc,
+    env.JOURNAL_TABLE,
+    new JournalRepository(doc, env.JOURNAL_TABLE),
+  );
+  return {
+    checkpoints: new CheckpointsRepository(doc, env.JOURNAL_TABLE, tree),
+    tree,
+    published: s3PublishedCheckpoints(new S3Client({}), env.CHECKPOINT_BUCKET),
+    verifierKey: await kmsEd25519VerifierKey(
+      env.JOURNAL_ORIGIN,
+      env.JOURNAL_SIGNING_KEY_ID,
+      new KMSClient({}),
+    ),
+    origin: env.JOURNAL_ORIGIN,
+  };
+}
+
+/**
+ * Every 5 minutes (EventBridge): publish the newest signed checkpoint to the checkpoint bucket
+ * after checking it against the published one. A refusal is logged as `inconsistent-checkpoint`
+ * (a metric filter turns it into the consistency alarm) and rethrown, so the run counts as failed.
+ */
+export const handler = async (): Promise<void> => {
+  mirror ??= build().catch((error: unknown) => {
+    mirror = undefined;
+    throw error;
+  });
+  const component = 'checkpoint-publisher';
+  try {
+    const result = await mirrorLatestCheckpoint(await mirror);
+    const message =
+      result.status === 'empty' ? 'no checkpoint yet' : `${result.status} at size ${result.size}`;
+    log('info', { component, message });
+  } catch (error: unknown) {
+    const problem = error instanceof MirrorConsistencyError ? 'inconsistent-checkpoint' : 'publish-failed';
+    log('error', { component, problem, error: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
+};
