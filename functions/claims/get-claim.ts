@@ -1,18 +1,38 @@
+import type { JournalEntry } from '#journal/entry.ts';
 import { NotFoundError } from './errors.ts';
-import type { Identity } from './identity.ts';
-import type { ClaimRepositoryPort, JournalReceipt, StoredClaim } from './ports.ts';
+import { actingRole, type Identity } from './identity.ts';
+import type { ClaimRepositoryPort, Clock, JournalReceipt, StoredClaim } from './ports.ts';
+
+/** Journals an analyst's read of a claim's detail (HIPAA audit control). */
+export interface ReadAudit {
+  recordRead(key: string, entry: JournalEntry): Promise<JournalReceipt>;
+  clock: Clock;
+  newKey: () => string;
+}
 
 /**
  * A claim as its caller may see it. Another provider's claim is reported as not found, so a
- * provider cannot even learn that an id exists (OWASP API1, object-level authorization).
+ * provider cannot even learn that an id exists (OWASP API1, object-level authorization). An
+ * analyst sees the detail (rule trace, fraud signals), so an analyst's read is journaled first.
  */
 export async function getClaim(
   id: string,
   identity: Identity,
   claims: ClaimRepositoryPort,
+  audit?: ReadAudit,
 ): Promise<{ claim: StoredClaim; receipt: JournalReceipt | null }> {
   const claim = await claims.find(id);
   if (!claim || !mayRead(claim, identity)) throw new NotFoundError(`Claim ${id} was not found.`);
+  if (audit && identity.roles.includes('analyst')) {
+    await audit.recordRead(`read/${audit.newKey()}`, {
+      type: 'record.read',
+      docId: `claim/${id}`,
+      docRevision: claim.revision,
+      actor: { sub: identity.sub, role: actingRole(identity) },
+      at: audit.clock(),
+      payload: { view: 'claim' },
+    });
+  }
   return { claim, receipt: await claims.receipt(claim.journalKey) };
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { claimView } from '#claims/claim-view.ts';
 import { getClaim } from '#claims/get-claim.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
@@ -7,7 +8,11 @@ import { appContext } from './app-context.ts';
 /** GET /claims/{id}: the claim and its current decision, if the caller may see it. */
 export const handler = httpHandler(['provider', 'analyst'], async ({ event, identity }) => {
   const id = pathParameter(event, 'id', /^c[0-9a-f]{31}$/);
-  const { claims } = await appContext();
-  const { claim, receipt } = await getClaim(id, identity, claims);
+  const { claims, journal, clock } = await appContext();
+  const { claim, receipt } = await getClaim(id, identity, claims, {
+    recordRead: (key, entry) => journal.append(key, entry),
+    clock,
+    newKey: randomUUID,
+  });
   return json(200, claimView(claim, receipt, identity));
 });

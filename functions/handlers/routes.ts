@@ -36,7 +36,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/claims/{id}',
     module: 'get-claim.handler.ts',
     authenticated: true,
-    access: { claims: 'read', journal: 'read' },
+    // Appends to the journal: an analyst's read of a claim's detail is journaled.
+    access: { claims: 'read', journal: 'write' },
   },
   {
     method: 'PUT',

@@ -130,6 +130,22 @@ describe('journal API over HTTP', () => {
     expect(missing.status).toBe(404);
   });
 
+  it("journals an analyst's read of a claim's detail, not the provider's read of its own claim", async () => {
+    const views = async () =>
+      (
+        (await get(`/claims/${claimId}/history`)).body.revisions as {
+          entry: { type: string; payload: { view?: string } };
+        }[]
+      ).filter((r) => r.entry.type === 'record.read' && r.entry.payload.view === 'claim').length;
+    const before = await views();
+    expect((await get(`/claims/${claimId}`, stack.tokens.provider)).status).toBe(200);
+    expect(await views()).toBe(before);
+    const read = await get(`/claims/${claimId}`);
+    expect(read.status).toBe(200);
+    expect(read.body.decision).toHaveProperty('trace');
+    expect(await views()).toBe(before + 1);
+  });
+
   it('proves the log only grew between two checkpoints', async () => {
     const before = await trustedCheckpoint();
     const res = await call(stack.url, 'POST', '/claims', {

@@ -95,7 +95,7 @@ describe('least privilege, read from the synthesized template', () => {
       const route = routes.find((r) => r.module === name);
       return route?.method === 'GET' && Object.values(route.access).every((mode) => mode === 'read');
     });
-    expect(readOnly.map((f) => f.name)).toContain('get-claim.handler.ts');
+    expect(readOnly.map((f) => f.name)).toContain('journal-checkpoint.handler.ts');
     for (const { name, statements } of readOnly) {
       expect(
         statements.flatMap(actionsOf).filter((a) => WRITE_ACTION.test(a)),

@@ -97,9 +97,9 @@ describe('CDK app', () => {
     }
   });
 
-  it('grants the read-only claim route no write action on any table', () => {
+  it('grants a read-only route no write action on any table', () => {
     const policies = Object.values(stateless.findResources('AWS::IAM::Policy'));
-    const readOnly = policies.find((p) => JSON.stringify(p.Properties.Roles).includes('getclaim'));
+    const readOnly = policies.find((p) => JSON.stringify(p.Properties.Roles).includes('journalcheckpoint'));
     expect(readOnly).toBeDefined();
     const actions = JSON.stringify(readOnly?.Properties.PolicyDocument);
     expect(actions).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
