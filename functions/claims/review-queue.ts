@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { externalId, isoDate, npi } from './claim.schema.ts';
 import { type FieldIssue, ForbiddenError } from './errors.ts';
 import type { Identity } from './identity.ts';
+import { parameterIssues } from './journal-search.ts';
 import type { ReviewQuery, ReviewRepositoryPort } from './ports.ts';
 import { REVIEW_STATUSES, reviewSummary } from './review.ts';
 
@@ -44,15 +45,7 @@ export function parseReviewQuery(
   const parsed = reviewQuerySchema.safeParse(parameters ?? {});
   if (!parsed.success) {
     return {
-      issues: parsed.error.issues.map((issue) => ({
-        path:
-          issue.path.length > 0
-            ? issue.path.join('.')
-            : issue.code === 'unrecognized_keys'
-              ? issue.keys.join(', ')
-              : '',
-        message: issue.message,
-      })),
+      issues: parameterIssues(parsed.error),
     };
   }
   const { status, limit, minScore, signal, provider, member, from, to, cursor } = parsed.data;

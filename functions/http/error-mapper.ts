@@ -5,6 +5,7 @@ import {
   TooLargeError,
   ValidationError,
 } from '#claims/errors.ts';
+import { StaleReviewError } from '#claims/review.ts';
 import { HttpProblem } from './problem.ts';
 
 /**
@@ -17,6 +18,7 @@ export function toProblem(error: unknown): HttpProblem {
   if (error instanceof ConflictError) return new HttpProblem('conflict', error.message);
   if (error instanceof ForbiddenError) return new HttpProblem('forbidden', error.message);
   if (error instanceof TooLargeError) return new HttpProblem('payload-too-large', error.message);
+  if (error instanceof StaleReviewError) return new HttpProblem('precondition-failed', error.message);
   if (error instanceof ValidationError) {
     return new HttpProblem('validation-failed', error.message, { errors: error.issues });
   }

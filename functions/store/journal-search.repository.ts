@@ -50,6 +50,7 @@ import {
 import { InvalidCursorError } from '#claims/review.ts';
 import { journalEntrySchema } from '#journal/entry.ts';
 import type { JournalRepository } from './journal.repository.ts';
+import { queryAll } from './query-all.ts';
 
 const pad12 = (index: number) => index.toString().padStart(12, '0');
 
@@ -401,7 +402,8 @@ export class JournalSearchRepository implements JournalSearchPort, ProviderSumma
     const lastDay = (month: string) => (month === window.to.slice(0, 7) ? window.to.slice(8) : '31');
     const ownRead = Promise.all(
       months.map((month) =>
-        this.queryAll({
+        queryAll(this.client, {
+          TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
           ExpressionAttributeValues: {
             ':pk': `SXR#${month}`,
@@ -439,24 +441,6 @@ export class JournalSearchRepository implements JournalSearchPort, ProviderSumma
     }
     const own = (await ownRead).flat().map(rollupFromItem);
     return { own, peers, truncated };
-  }
-
-  private async queryAll(
-    input: Pick<
-      ConstructorParameters<typeof QueryCommand>[0],
-      'KeyConditionExpression' | 'ExpressionAttributeValues'
-    >,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey }),
-      );
-      items.push(...(out.Items ?? []));
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
   }
 
   /** The search records of entries [from, to), read from the sequenced (and integrated) entries. */

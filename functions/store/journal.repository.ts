@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TooLargeError } from '#claims/errors.ts';
 import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
+import { queryAll } from './query-all.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
 /** What a writer gets back once its entry has a place in the log. */
@@ -119,21 +120,13 @@ export class JournalRepository {
 
   /** Keys of every entry about `docId`, by revision (then key), with their index once sequenced. */
   async documentEntries(docId: string): Promise<{ key: string; index?: number; leafHash: string }[]> {
-    const keys: string[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `DOC#${docId}` },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of out.Items ?? []) keys.push(String(item.key));
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `DOC#${docId}` },
+      ConsistentRead: true,
+    });
+    const keys = items.map((item) => String(item.key));
     const found = await Promise.all(keys.map((key) => this.findByKey(key)));
     return keys.flatMap((key, i) => {
       const receipt = found[i];

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Accumulators } from '#claims/decision.ts';
 import {
   type JournalReceipt,
@@ -9,6 +9,7 @@ import {
 import type { TreatmentRecord } from '#claims/records.schema.ts';
 import type { JournalEntry } from '#journal/entry.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
+import { queryAll } from './query-all.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
 // Key design of the records table, in one place: one partition per member holds its coverage
@@ -104,7 +105,9 @@ export class RecordRepository implements RecordRepositoryPort {
 
   /** Treatment records of a member with a date of service in [from, to]. */
   async treatments(memberId: string, from: string, to: string): Promise<TreatmentRecord[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      ConsistentRead: true,
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
       ExpressionAttributeValues: {
         ':pk': memberPk(memberId),
@@ -116,7 +119,9 @@ export class RecordRepository implements RecordRepositoryPort {
   }
 
   async accumulators(memberId: string): Promise<Accumulators[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      ConsistentRead: true,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :accum)',
       ExpressionAttributeValues: { ':pk': memberPk(memberId), ':accum': 'ACCUM#' },
     });
@@ -129,24 +134,6 @@ export class RecordRepository implements RecordRepositoryPort {
       visits: Number(item.visits),
       version: Number(item.version),
     }));
-  }
-
-  private async queryAll(
-    input: Pick<
-      ConstructorParameters<typeof QueryCommand>[0],
-      'KeyConditionExpression' | 'ExpressionAttributeValues'
-    >,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({ TableName: this.table, ConsistentRead: true, ExclusiveStartKey, ...input }),
-      );
-      items.push(...(out.Items ?? []));
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
   }
 
   /** Writes `guarded` (whose condition protects the revision) and the entry in one transaction. */
