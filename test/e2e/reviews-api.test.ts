@@ -487,7 +487,8 @@ describe('review queue over HTTP', () => {
           { requiredKeys: [] },
         ),
       )
-      .filter((body) => !reviewDecisionSchema.safeParse(body).success);
+      // Judged as sent: JSON drops undefined fields, which can leave a valid body.
+      .filter((body) => !reviewDecisionSchema.safeParse(JSON.parse(JSON.stringify(body) ?? 'null')).success);
     await fc.assert(
       fc.asyncProperty(bodies, async (body) => {
         const res = await post(path, body, '"1"');
