@@ -134,4 +134,22 @@ export const routes: readonly RouteDefinition[] = [
     authenticated: true,
     access: { journal: 'read' },
   },
+  {
+    method: 'GET',
+    path: '/rules/active',
+    module: 'rules-active.handler.ts',
+    authenticated: true,
+    // Writes the journal only when this is the rule set's first use anywhere: its activation.
+    access: { journal: 'write' },
+    rules: true,
+  },
+  {
+    method: 'POST',
+    path: '/rules/simulate',
+    module: 'rules-simulate.handler.ts',
+    authenticated: true,
+    // The simulation reads and writes nothing; journal access is for the activation on first use.
+    access: { journal: 'write' },
+    rules: true,
+  },
 ];

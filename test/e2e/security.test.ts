@@ -54,6 +54,8 @@ const ACCESS: Record<string, { roles: readonly Role[] | 'public'; body?: unknown
   'POST /reviews/{claimId}/decision': { roles: ['analyst'], body: {} },
   'GET /journal/search': { roles: ['analyst'], query: '?member=M-SEC-NOBODY' },
   'GET /providers/{npi}/summary': { roles: ['analyst'] },
+  'GET /rules/active': { roles: ['analyst', 'rules-admin'] },
+  'POST /rules/simulate': { roles: ['rules-admin'], body: {} },
 };
 
 /** A concrete path for a route template: ids that are well formed but name nothing. */
