@@ -16,7 +16,6 @@
  *   npm run bench:review      (env BENCH_ENTRIES, default 100000; BENCH_CALLS per cell, default 200)
  */
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { searchRecord } from '../functions/claims/journal-search.ts';
 import { addRollup, type ProviderDayRollup, rollupOf } from '../functions/claims/provider-summary.ts';
@@ -33,6 +32,7 @@ import {
   searchIndexItems,
 } from '../functions/store/journal-search.repository.ts';
 import { reviewPutItems } from '../functions/store/reviews.repository.ts';
+import { bulkWrite } from './journal-fixtures.ts';
 import { percentile, printTable, writeResult } from './stats.ts';
 
 const TOTAL = Number(process.env.BENCH_ENTRIES ?? 100_000);
@@ -196,38 +196,6 @@ function generate(i: number): Generated {
     updatedAt: at,
   };
   return { entry, review };
-}
-
-/** BatchWrite of `items` (25 a request, unprocessed ones retried) with `concurrency` workers. */
-async function bulkWrite(
-  client: DynamoDBDocumentClient,
-  table: string,
-  items: Iterable<Record<string, unknown>>,
-  concurrency = 16,
-): Promise<number> {
-  const iterator = items[Symbol.iterator]();
-  let written = 0;
-  const take = () => {
-    const chunk: Record<string, unknown>[] = [];
-    for (let next = iterator.next(); !next.done; next = iterator.next()) {
-      chunk.push(next.value);
-      if (chunk.length === 25) break;
-    }
-    return chunk;
-  };
-  const worker = async () => {
-    for (let chunk = take(); chunk.length > 0; chunk = take()) {
-      let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((done) => setTimeout(done, Math.min(1000, 10 * 2 ** attempt)));
-        const out = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-        requests = (out.UnprocessedItems?.[table] as typeof requests | undefined) ?? [];
-      }
-      written += chunk.length;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return written;
 }
 
 // --- the store and the app --------------------------------------------------------------------

@@ -7,21 +7,25 @@ import { demoProviders } from '../../functions/local/demo-seed.ts';
 import { type LocalStack, startLocalStack } from '../../functions/local/local-stack.ts';
 
 export interface E2eStack extends LocalStack {
+  /** Where the dev issuer's and the journal's keys live (security tests sign with them). */
+  stateDir: string;
   tokens: { provider: string; otherProvider: string; analyst: string; rulesAdmin: string };
 }
 
 /** The local server on a free port, over this run's DynamoDB Local, with seeded demo data. */
 export async function startE2eStack(): Promise<E2eStack> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'claimledger-e2e-'));
   const stack = await startLocalStack({
     port: 0,
     dynamoEndpoint: inject('dynamoEndpoint'),
     tablePrefix: `e2e${randomUUID().slice(0, 8)}-`,
-    stateDir: mkdtempSync(join(tmpdir(), 'claimledger-e2e-')),
+    stateDir,
     seed: true,
   });
   const { issuer } = stack;
   return {
     ...stack,
+    stateDir,
     tokens: {
       provider: await issuer.mint({
         sub: 'riverside-billing',
