@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { JournalReadPort } from '#claims/ports.ts';
+import { activationKey } from '#claims/rule-simulation.ts';
 import { loadRuleSet } from '#engine/loader.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
 import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
@@ -69,7 +70,7 @@ export function activeRuleSet(): Promise<RuleSet> {
  */
 async function journalActivation(ruleSet: RuleSet): Promise<void> {
   const { journal, clock } = await appContext();
-  await journal.appendOnce(`ruleset/${ruleSet.hash}`, {
+  await journal.appendOnce(activationKey(ruleSet.hash), {
     type: 'ruleset.activated',
     docId: `ruleset/${ruleSet.hash}`,
     docRevision: 1,
