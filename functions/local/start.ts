@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { demoClaim, demoProviders } from './demo-seed.ts';
+import { demoClaim, demoProviders, demoReviewClaim } from './demo-seed.ts';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { startLocalStack } from './local-stack.ts';
 
@@ -58,6 +58,11 @@ The decision journal (signed checkpoints, proofs, a claim's history):
   npx claimledger journal verify        # recompute the tree from storage, check every checkpoint
 Journal verifier key (${stack.keyCreated ? 'created now' : 'existing'}; give it to auditors, it is all they need):
   ${stack.verifierKey}
+
+A claim with no treatment record behind it pends for fraud review; analysts work the queue:
+  curl -s -X POST ${stack.url}/claims -H "authorization: Bearer $PROVIDER_TOKEN" -H 'content-type: application/json' \\
+    -d '${JSON.stringify(demoReviewClaim)}'
+  curl -s ${stack.url}/reviews -H "authorization: Bearer $ANALYST_TOKEN"
 
 Analysts load coverage and treatment records:
   curl -s -X PUT ${stack.url}/members/M2001/coverage -H "authorization: Bearer $ANALYST_TOKEN" -H 'content-type: application/json' -d @coverage.json
