@@ -10,8 +10,8 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
+import { type JournalStorage, journalPages } from '#store/journal-audit.reader.ts';
 import { ProgressBar, type ProgressStream } from './journal-progress.ts';
-import { type JournalStorage, journalPages } from './journal-storage.ts';
 import type { CheckpointRecord, EntryRecord } from './journal-verifier.ts';
 
 /** A line of an export that is not what the format says, with its 1-based line number. */

@@ -21,6 +21,8 @@
 // move, the cores are shared, and the fold (and the order of problems) has to stay sequential.
 
 import { hash } from 'node:crypto';
+import type { CheckpointRecord, EntryRecord } from '#journal/audit-records.ts';
+import { nodeKey } from '#journal/audit-records.ts';
 import { bytesEqual, fromHex, toBase64, toHex, utf8Encode } from '#journal/bytes.ts';
 import { type Checkpoint, openCheckpoint } from '#journal/checkpoint.ts';
 import { decodeEntry } from '#journal/entry.ts';
@@ -28,35 +30,7 @@ import { EMPTY_ROOT, rightEdgeNodes, rootFromRightEdge } from '#journal/merkle.t
 import type { NoteVerifierKey } from '#journal/note.ts';
 import { isCanonicalEntry } from './journal-entry-check.ts';
 
-/** One stored entry as a source delivers it. */
-export interface EntryRecord {
-  /** Where the source found it: the item's key index in storage, the `index` field in an export. */
-  index: number;
-  /** The item's own `index` attribute, when the source has one besides its key. */
-  claimedIndex?: number;
-  key: string;
-  /** The stored leaf hash (hex), which the verifier checks rather than trusts. */
-  leafHash: string;
-  /** The entry's canonical JSON text. */
-  entry: string;
-  /**
-   * What the sequencer recorded for `key` (its KEY item): `null` when there is none, absent
-   * when the source has no such records (an export).
-   */
-  sequencing?: { index?: number; leafHash: string } | null;
-  /** Export line number, for messages. */
-  line?: number;
-}
-
-/** A signed checkpoint as a source delivers it. */
-export interface CheckpointRecord {
-  /** The signed note text. */
-  note: string;
-  /** Where it came from, for messages: `checkpoint item 000000000300`, `line 305`. */
-  source: string;
-  /** What the storage item says besides its note, checked against the note. */
-  stored?: { size: number; rootHash: string; origin: string };
-}
+export { type CheckpointRecord, type EntryRecord, nodeKey } from '#journal/audit-records.ts';
 
 /** The integrated tree's stored state (STATE/TREE). */
 export interface StoredTreeState {
@@ -140,9 +114,6 @@ export function interiorHashHex(left: string, right: string): string {
   NODE_INPUT.write(right, 33, 32, 'hex');
   return hash('sha256', NODE_INPUT, 'hex');
 }
-
-/** The key a source uses for a node in the maps it hands {@link JournalVerifier.addEntries}. */
-export const nodeKey = (level: number, index: number): string => `${level}/${index}`;
 
 /**
  * Why `text` is not the canonical encoding of a valid journal entry, or null when it is.

@@ -13,6 +13,7 @@ import { rootAt } from '#journal/merkle.ts';
 import type { NoteVerifierKey } from '#journal/note.ts';
 import { verifyConsistency, verifyInclusion } from '#journal/verify.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
+import { JournalStorage, journalPages, PAGE_SIZE } from '#store/journal-audit.reader.ts';
 import {
   type Connection,
   DEFAULT_STATE_DIR,
@@ -32,7 +33,6 @@ import {
   writeExport,
 } from './journal-export.ts';
 import { formatCount, ProgressBar, type ProgressStream } from './journal-progress.ts';
-import { JournalStorage, journalPages, PAGE_SIZE } from './journal-storage.ts';
 import { JournalVerifier, leafHashHex, type StoredTreeState, type VerifyReport } from './journal-verifier.ts';
 
 export const journalUsage = `Usage: claimledger journal <command> [options]

@@ -10,10 +10,10 @@
 // module never writes.
 
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
-import { JournalRepository } from '#store/journal.repository.ts';
-import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
-import { type CheckpointRecord, type EntryRecord, nodeKey } from './journal-verifier.ts';
+import { type CheckpointRecord, type EntryRecord, nodeKey } from '#journal/audit-records.ts';
+import { CheckpointsRepository } from './checkpoints.repository.ts';
+import { JournalRepository } from './journal.repository.ts';
+import { JournalTreeRepository } from './journal-tree.repository.ts';
 
 /** Entries per page: one BatchGet. */
 export const PAGE_SIZE = 100;
