@@ -13,6 +13,7 @@ import { openCheckpoint, signCheckpoint } from '#journal/checkpoint.ts';
 import { rootAt } from '#journal/merkle.ts';
 import { type NoteSigner, verifierKeyString } from '#journal/note.ts';
 import { verifyConsistency } from '#journal/verify.ts';
+import { CHECKPOINT_PK, checkpointKey } from './journal-keys.ts';
 import type { JournalTreeRepository } from './journal-tree.repository.ts';
 
 /** A signed checkpoint as stored. */
@@ -28,9 +29,6 @@ export interface StoredCheckpoint {
 export class InconsistentCheckpointError extends Error {
   override name = 'InconsistentCheckpointError';
 }
-
-const PK = 'CHECKPOINT';
-const pad = (size: number) => size.toString().padStart(12, '0');
 
 /** Publishes and reads the journal's signed checkpoints. */
 export class CheckpointsRepository {
@@ -108,8 +106,7 @@ export class CheckpointsRepository {
         new PutCommand({
           TableName: this.table,
           Item: {
-            pk: PK,
-            sk: pad(stored.size),
+            ...checkpointKey(stored.size),
             origin,
             size: stored.size,
             rootHash: toHex(stored.rootHash),
@@ -138,7 +135,7 @@ export class CheckpointsRepository {
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': PK },
+        ExpressionAttributeValues: { ':pk': CHECKPOINT_PK },
         ScanIndexForward: false,
         Limit: 1,
         ConsistentRead: true,
@@ -151,7 +148,7 @@ export class CheckpointsRepository {
   /** The stored checkpoint of tree size `size`, or null. */
   async bySize(size: number): Promise<StoredCheckpoint | null> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: PK, sk: pad(size) }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: checkpointKey(size), ConsistentRead: true }),
     );
     return Item ? fromItem(Item) : null;
   }

@@ -9,20 +9,17 @@
 // journal.repository.ts, journal-tree.repository.ts and checkpoints.repository.ts write; this
 // module never writes.
 
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type CheckpointRecord, type EntryRecord, nodeKey } from '#journal/audit-records.ts';
+import { batchGetAll } from './batch.ts';
 import { CheckpointsRepository } from './checkpoints.repository.ts';
 import { JournalRepository } from './journal.repository.ts';
+import { CHECKPOINT_PK, entryKey, sequencingKey, treeNodeKey } from './journal-keys.ts';
 import { JournalTreeRepository } from './journal-tree.repository.ts';
+import { queryAll } from './query-all.ts';
 
 /** Entries per page: one BatchGet. */
 export const PAGE_SIZE = 100;
-
-const BATCH_GET_LIMIT = 100;
-const entryPk = (index: number) => `E#${index.toString().padStart(12, '0')}`;
-const nodePk = (level: number, index: number) =>
-  `N#${level.toString().padStart(2, '0')}#${index.toString().padStart(16, '0')}`;
-const keyPk = (key: string) => `KEY#${key}`;
 
 /** One page of the journal: its entries in index order and the stored nodes they complete. */
 export interface JournalPage {
@@ -58,28 +55,17 @@ export class JournalStorage {
 
   /** Every stored checkpoint item, by size, as the verifier takes them. */
   async listCheckpoints(): Promise<CheckpointRecord[]> {
-    const records: CheckpointRecord[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'CHECKPOINT' },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        records.push({
-          note: typeof item.note === 'string' ? item.note : '',
-          source: `checkpoint item ${String(item.sk)}`,
-          stored: { size: Number(item.size), rootHash: String(item.rootHash), origin: String(item.origin) },
-        });
-      }
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return records;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': CHECKPOINT_PK },
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({
+      note: typeof item.note === 'string' ? item.note : '',
+      source: `checkpoint item ${String(item.sk)}`,
+      stored: { size: Number(item.size), rootHash: String(item.rootHash), origin: String(item.origin) },
+    }));
   }
 
   /**
@@ -91,11 +77,15 @@ export class JournalStorage {
     const indices = Array.from({ length: to - from }, (_, i) => from + i);
     const nodeIds = options.audit ? completedNodes(from, to, options.treeSize ?? 0) : [];
     const [entryItems, nodeItems] = await Promise.all([
-      this.batchGet(indices.map((index) => ({ pk: entryPk(index), sk: 'E' }))),
-      this.batchGet(nodeIds.map(({ level, index }) => ({ pk: nodePk(level, index), sk: 'N' }))),
+      batchGetAll(this.client, this.table, indices.map(entryKey)),
+      batchGetAll(
+        this.client,
+        this.table,
+        nodeIds.map(({ level, index }) => treeNodeKey(level, index)),
+      ),
     ]);
     const records = indices.flatMap((index): EntryRecord[] => {
-      const item = entryItems.get(entryPk(index));
+      const item = entryItems.get(entryKey(index).pk);
       if (!item) return [];
       const record: EntryRecord = {
         index,
@@ -109,7 +99,7 @@ export class JournalStorage {
     if (options.audit) await this.attachSequencing(records);
     const nodes = new Map<string, string>();
     for (const { level, index } of nodeIds) {
-      const item = nodeItems.get(nodePk(level, index));
+      const item = nodeItems.get(treeNodeKey(level, index).pk);
       if (item) nodes.set(nodeKey(level, index), String(item.hash).toLowerCase());
     }
     return { from, to, records, nodes };
@@ -118,18 +108,15 @@ export class JournalStorage {
   /** Indices in [from, to) that have an entry item. */
   async presentEntries(from: number, to: number): Promise<number[]> {
     const indices = Array.from({ length: to - from }, (_, i) => from + i);
-    const items = await this.batchGet(
-      indices.map((index) => ({ pk: entryPk(index), sk: 'E' })),
-      'pk',
-    );
-    return indices.filter((index) => items.has(entryPk(index)));
+    const items = await batchGetAll(this.client, this.table, indices.map(entryKey), { expression: 'pk' });
+    return indices.filter((index) => items.has(entryKey(index).pk));
   }
 
   private async attachSequencing(records: EntryRecord[]): Promise<void> {
     const keys = [...new Set(records.map((record) => record.key))];
-    const items = await this.batchGet(keys.map((key) => ({ pk: keyPk(key), sk: 'KEY' })));
+    const items = await batchGetAll(this.client, this.table, keys.map(sequencingKey));
     for (const record of records) {
-      const item = items.get(keyPk(record.key));
+      const item = items.get(sequencingKey(record.key).pk);
       record.sequencing = item
         ? {
             leafHash: String(item.leafHash),
@@ -137,34 +124,6 @@ export class JournalStorage {
           }
         : null;
     }
-  }
-
-  /** Items by key, keyed by pk; retries unprocessed keys. */
-  private async batchGet(
-    keys: { pk: string; sk: string }[],
-    projection?: string,
-  ): Promise<Map<string, Record<string, unknown>>> {
-    const found = new Map<string, Record<string, unknown>>();
-    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
-      let pending: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_LIMIT);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await this.client.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: pending,
-                ConsistentRead: true,
-                ...(projection === undefined ? {} : { ProjectionExpression: projection }),
-              },
-            },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) found.set(String(item.pk), item);
-        pending = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      }
-    }
-    return found;
   }
 }
 
@@ -211,9 +170,4 @@ function completedNodes(from: number, to: number, treeSize: number): { level: nu
     }
   }
   return nodes;
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -20,13 +20,7 @@
 // the next round indexes from there.
 
 import { createHash } from 'node:crypto';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type JournalSearchPort,
   type JournalSearchQuery,
@@ -49,10 +43,10 @@ import {
 } from '#claims/provider-summary.ts';
 import { InvalidCursorError } from '#claims/review.ts';
 import { journalEntrySchema } from '#journal/entry.ts';
+import { batchPutAll } from './batch.ts';
 import type { JournalRepository } from './journal.repository.ts';
+import { pad12 } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
-
-const pad12 = (index: number) => index.toString().padStart(12, '0');
 
 export const searchPk = (facet: SearchFacet, value: string) => `SX#${facet}#${value}`;
 export const searchSk = (at: string, index: number) => `${at}#${pad12(index)}`;
@@ -159,7 +153,6 @@ const DEFAULT_BUDGET: SearchBudget = {
   maxPeerRollups: 20_000,
 };
 
-const BATCH_WRITE_LIMIT = 25;
 const CONCURRENCY = 4;
 const SK_SHAPE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#\d{12}$/;
 const cursorSchemaKeys = ['v', 'q', 's'];
@@ -299,8 +292,6 @@ function monthsBetween(from: string, to: string): string[] {
   }
 }
 
-type WriteRequests = NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string];
-
 /** The journal's search index and provider rollups over DynamoDB: Queries only, never a Scan. */
 export class JournalSearchRepository implements JournalSearchPort, ProviderSummaryPort {
   constructor(
@@ -330,7 +321,7 @@ export class JournalSearchRepository implements JournalSearchPort, ProviderSumma
     while (from < size && indexed < this.budget.maxEntriesPerRound) {
       const to = Math.min(size, from + this.budget.chunk);
       const records = await this.records(from, to);
-      await this.putAll(records.flatMap(searchIndexItems));
+      await batchPutAll(this.client, this.table, records.flatMap(searchIndexItems));
       await this.applyRollups(records);
       if (await this.advance(from, to)) {
         indexed += to - from;
@@ -464,24 +455,6 @@ export class JournalSearchRepository implements JournalSearchPort, ProviderSumma
     });
   }
 
-  /** Plain puts, 25 per BatchWrite, a few in parallel; unprocessed items are retried. */
-  private async putAll(items: Record<string, unknown>[]): Promise<void> {
-    const chunks: WriteRequests[] = [];
-    for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) {
-      chunks.push(items.slice(i, i + BATCH_WRITE_LIMIT).map((Item) => ({ PutRequest: { Item } })));
-    }
-    await parallel(chunks, async (chunk) => {
-      let requests = chunk;
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
-        );
-        requests = out.UnprocessedItems?.[this.table] ?? [];
-      }
-    });
-  }
-
   /** Adds the records' decisions to their providers' day rollups, each contribution once. */
   private async applyRollups(records: SearchRecord[]): Promise<void> {
     const groups = new Map<string, { index: number; rollup: ProviderDayRollup }[]>();
@@ -576,9 +549,4 @@ async function parallel<T>(items: readonly T[], work: (item: T) => Promise<void>
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

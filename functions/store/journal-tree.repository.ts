@@ -24,13 +24,7 @@
 // The state advances with a conditional write on its previous size, so of two concurrent
 // integrators exactly one moves it; the loser's node writes were identical anyway.
 
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fromHex, toHex, utf8Encode } from '#journal/bytes.ts';
 import {
   appendLeaves,
@@ -45,7 +39,9 @@ import {
   type StoredNode,
   TreeRangeError,
 } from '#journal/merkle.ts';
+import { batchGetAll, batchPutAll } from './batch.ts';
 import type { JournalRepository } from './journal.repository.ts';
+import { entryKey, treeNodeKey } from './journal-keys.ts';
 
 /** The integrated tree: its size, root and right edge (hashes of `rightEdgeNodes(size)`). */
 export interface TreeState {
@@ -68,14 +64,7 @@ export class JournalIntegrityError extends Error {
 }
 
 const DEFAULT_MAX_BATCH = 1024;
-const BATCH_GET_LIMIT = 100;
-const BATCH_WRITE_LIMIT = 25;
-const WRITE_CONCURRENCY = 4;
 const STATE_KEY = { pk: 'STATE', sk: 'TREE' };
-
-const entryPk = (index: number) => `E#${index.toString().padStart(12, '0')}`;
-const nodePk = (level: number, index: number) =>
-  `N#${level.toString().padStart(2, '0')}#${index.toString().padStart(16, '0')}`;
 
 /**
  * Integrator and proof source of the journal's Merkle tree, stored in the journal table.
@@ -176,39 +165,15 @@ export class JournalTreeRepository {
   nodeReader(): NodeReader {
     return async (nodes: NodeId[]) => {
       const keyOf = (node: NodeId) =>
-        node.level === 0 ? entryPk(node.index) : nodePk(node.level, node.index);
-      // BatchGet rejects duplicate keys, so ask for each item once.
-      const wanted = [...new Set(nodes.map(keyOf))];
-      const found = new Map<string, Uint8Array>();
-      for (let i = 0; i < wanted.length; i += BATCH_GET_LIMIT) {
-        let keys: Record<string, unknown>[] = wanted
-          .slice(i, i + BATCH_GET_LIMIT)
-          .map((pk) => ({ pk, sk: pk.startsWith('E#') ? 'E' : 'N' }));
-        for (let attempt = 0; keys.length > 0; attempt++) {
-          if (attempt > 0) await backoff(attempt);
-          const out = await this.client.send(
-            new BatchGetCommand({
-              RequestItems: {
-                [this.table]: {
-                  Keys: keys,
-                  ConsistentRead: true,
-                  ProjectionExpression: 'pk, #hash, leafHash',
-                  ExpressionAttributeNames: { '#hash': 'hash' },
-                },
-              },
-            }),
-          );
-          for (const item of out.Responses?.[this.table] ?? []) {
-            const hex = String(String(item.pk).startsWith('E#') ? item.leafHash : item.hash);
-            found.set(String(item.pk), fromHex(hex));
-          }
-          keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-        }
-      }
+        node.level === 0 ? entryKey(node.index) : treeNodeKey(node.level, node.index);
+      const found = await batchGetAll(this.client, this.table, nodes.map(keyOf), {
+        expression: 'pk, #hash, leafHash',
+        names: { '#hash': 'hash' },
+      });
       return nodes.map((node) => {
-        const hash = found.get(keyOf(node));
-        if (!hash) throw new NodeReadError(`node (${node.level}, ${node.index}) is not stored`);
-        return hash;
+        const item = found.get(keyOf(node).pk);
+        if (!item) throw new NodeReadError(`node (${node.level}, ${node.index}) is not stored`);
+        return fromHex(String(node.level === 0 ? item.leafHash : item.hash));
       });
     };
   }
@@ -243,36 +208,16 @@ export class JournalTreeRepository {
   // Plain overwrites are safe: a node's hash is a function of immutable entries, so a re-run
   // or a concurrent integrator writes the same value.
   private async writeNodes(nodes: readonly StoredNode[]): Promise<void> {
-    const chunks: StoredNode[][] = [];
-    for (let i = 0; i < nodes.length; i += BATCH_WRITE_LIMIT)
-      chunks.push(nodes.slice(i, i + BATCH_WRITE_LIMIT));
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++]!;
-        let requests: NonNullable<
-          ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']
-        >[string] = chunk.map((node) => ({
-          PutRequest: {
-            Item: {
-              pk: nodePk(node.level, node.index),
-              sk: 'N',
-              level: node.level,
-              index: node.index,
-              hash: toHex(node.hash),
-            },
-          },
-        }));
-        for (let attempt = 0; requests.length > 0; attempt++) {
-          if (attempt > 0) await backoff(attempt);
-          const out = await this.client.send(
-            new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
-          );
-          requests = out.UnprocessedItems?.[this.table] ?? [];
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, chunks.length) }, worker));
+    await batchPutAll(
+      this.client,
+      this.table,
+      nodes.map((node) => ({
+        ...treeNodeKey(node.level, node.index),
+        level: node.level,
+        index: node.index,
+        hash: toHex(node.hash),
+      })),
+    );
   }
 
   /** Moves the state from `previousSize` to `next`; false when another integrator moved it first. */
@@ -305,9 +250,4 @@ export class JournalTreeRepository {
       throw error;
     }
   }
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -8,6 +7,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TooLargeError } from '#claims/errors.ts';
 import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
+import { batchGetAll } from './batch.ts';
+import { entryKey, sequencingKey } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
@@ -39,7 +40,6 @@ export class JournalKeyConflictError extends Error {
 // Up to 33 entries per sequencing transaction: each takes 3 items (entry, pending delete,
 // key update) and the counter one, within DynamoDB's 100-item transaction limit.
 const BATCH = 33;
-const pad = (index: number) => index.toString().padStart(12, '0');
 // An entry is stored whole in one item (pending, then sequenced); DynamoDB items stop at 400 KB.
 const MAX_ENTRY_BYTES = 350 * 1024;
 
@@ -96,7 +96,7 @@ export class JournalRepository {
         {
           Put: {
             TableName: this.table,
-            Item: { pk: `KEY#${key}`, sk: 'KEY', key, leafHash: hash },
+            Item: { ...sequencingKey(key), key, leafHash: hash },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -188,7 +188,7 @@ export class JournalRepository {
   /** The receipt of an entry by its key, or null; `index` is absent while it is still pending. */
   async findByKey(key: string): Promise<{ index?: number; leafHash: string } | null> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `KEY#${key}`, sk: 'KEY' }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: sequencingKey(key), ConsistentRead: true }),
     );
     if (!Item) return null;
     return Item.index === undefined
@@ -245,7 +245,7 @@ export class JournalRepository {
         {
           Put: {
             TableName: this.table,
-            Item: { pk: `E#${pad(index)}`, sk: 'E', index, key: p.key, entry: p.entry, leafHash: p.leafHash },
+            Item: { ...entryKey(index), index, key: p.key, entry: p.entry, leafHash: p.leafHash },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -259,7 +259,7 @@ export class JournalRepository {
         {
           Update: {
             TableName: this.table,
-            Key: { pk: `KEY#${p.key}`, sk: 'KEY' },
+            Key: sequencingKey(p.key),
             UpdateExpression: 'SET #index = :index',
             ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#index)',
             ExpressionAttributeNames: { '#index': 'index' },
@@ -279,25 +279,17 @@ export class JournalRepository {
 
   /** Entries by index, in order; missing indices are simply absent from the result. */
   async entries(indices: number[]): Promise<StoredEntry[]> {
+    // Keyed by the item's own `index` attribute: an item moved to another key is not the entry.
+    const items = await batchGetAll(this.client, this.table, indices.map(entryKey));
     const found = new Map<number, StoredEntry>();
-    for (let i = 0; i < indices.length; i += 100) {
-      let keys: Record<string, unknown>[] = indices
-        .slice(i, i + 100)
-        .map((index) => ({ pk: `E#${pad(index)}`, sk: 'E' }));
-      while (keys.length > 0) {
-        const out = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          found.set(Number(item.index), {
-            index: Number(item.index),
-            key: String(item.key),
-            entry: String(item.entry),
-            leafHash: String(item.leafHash),
-          });
-        }
-        keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      }
+    for (const item of items.values()) {
+      const index = Number(item.index);
+      found.set(index, {
+        index,
+        key: String(item.key),
+        entry: String(item.entry),
+        leafHash: String(item.leafHash),
+      });
     }
     return indices.flatMap((index) => {
       const entry = found.get(index);
