@@ -19,6 +19,7 @@ import {
   rootFromRightEdge,
 } from '../functions/journal/merkle.ts';
 import { demoClaim, demoMembers, demoProviders, demoTreatments } from '../functions/local/demo-seed.ts';
+import { entryKey, treeNodeKey } from '../functions/store/journal-keys.ts';
 
 /**
  * A `claim.decided` entry factory built the way submit-claim.ts builds one: the demo claim
@@ -197,15 +198,9 @@ export function leafHashes(count: number, text: (n: number) => string, progress:
   return out;
 }
 
-// Key shapes of journal-tree.repository.ts and journal.repository.ts (not exported there).
-export const entryPk = (index: number) => `E#${index.toString().padStart(12, '0')}`;
-export const nodePk = (level: number, index: number) =>
-  `N#${level.toString().padStart(2, '0')}#${index.toString().padStart(16, '0')}`;
-
 export function entryItem(index: number, text: string, leafHash: Uint8Array): Record<string, unknown> {
   return {
-    pk: entryPk(index),
-    sk: 'E',
+    ...entryKey(index),
     index,
     key: `bench-tree/${index}`,
     entry: text,
@@ -214,7 +209,7 @@ export function entryItem(index: number, text: string, leafHash: Uint8Array): Re
 }
 
 export function nodeItem(level: number, index: number, hash: Uint8Array): Record<string, unknown> {
-  return { pk: nodePk(level, index), sk: 'N', level, index, hash: toHex(hash) };
+  return { ...treeNodeKey(level, index), level, index, hash: toHex(hash) };
 }
 
 /** BatchWrite of `items` (25 a request, unprocessed items retried) with `concurrency` workers. */

@@ -26,6 +26,7 @@ import { encodeEntry, type JournalEntry, leafHash } from '../functions/journal/e
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import { createTables } from '../functions/store/create-tables.ts';
 import { createDocumentClient, createLocalClient, tableNamesFor } from '../functions/store/dynamo-client.ts';
+import { entryKey } from '../functions/store/journal-keys.ts';
 import {
   rollupItem,
   SEARCH_WATERMARK_KEY,
@@ -241,8 +242,7 @@ function* journalItems(from: number, to: number): Generator<Record<string, unkno
     const bytes = encodeEntry(entry);
     const hash = toHex(leafHash(bytes));
     yield {
-      pk: `E#${i.toString().padStart(12, '0')}`,
-      sk: 'E',
+      ...entryKey(i),
       index: i,
       key: `bench/${i}`,
       entry: Buffer.from(bytes).toString('utf8'),

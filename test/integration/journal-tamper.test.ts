@@ -12,6 +12,7 @@ import { generateEd25519KeyPair, localEd25519Signer } from '../../functions/jour
 import { type NoteSigner, verifierKeyString } from '../../functions/journal/note.ts';
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
+import { entryKey, type ItemKey, sequencingKey, treeNodeKey } from '../../functions/store/journal-keys.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
 import { freshTables } from '../support/tables.ts';
 
@@ -29,14 +30,6 @@ const entry = (n: number): JournalEntry => ({
   at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
   payload: { outcome: 'approved', paidCents: 1000 + n },
 });
-
-const entryPk = (index: number) => ({ pk: `E#${index.toString().padStart(12, '0')}`, sk: 'E' });
-const nodePk = (level: number, index: number) => ({
-  pk: `N#${level.toString().padStart(2, '0')}#${index.toString().padStart(16, '0')}`,
-  sk: 'N',
-});
-const keyPk = (key: string) => ({ pk: `KEY#${key}`, sk: 'KEY' });
-type ItemKey = { pk: string; sk: string };
 
 class Collector extends Writable {
   text = '';
@@ -148,9 +141,9 @@ describe('journal verify detects tampering with the stored journal', () => {
 
   it('names the entry whose payload was edited under its old leaf hash', async () => {
     await tampered(
-      [entryPk(17)],
+      [entryKey(17)],
       async () => {
-        const original = await item(entryPk(17));
+        const original = await item(entryKey(17));
         await put({ ...original, entry: edited(String(original.entry)) });
       },
       async () => {
@@ -164,9 +157,9 @@ describe('journal verify detects tampering with the stored journal', () => {
 
   it('names the entry whose payload and leaf hash were both edited, and the checkpoint it breaks', async () => {
     await tampered(
-      [entryPk(42)],
+      [entryKey(42)],
       async () => {
-        const original = await item(entryPk(42));
+        const original = await item(entryKey(42));
         const text = edited(String(original.entry));
         await put({ ...original, entry: text, leafHash: hexLeaf(text) });
       },
@@ -185,14 +178,14 @@ describe('journal verify detects tampering with the stored journal', () => {
 
   it('still finds the entries when the rewrite also covered the key record: the signed root does not lie', async () => {
     // Writers append concurrently, so which key holds index 42 is read, not assumed.
-    const key = String((await item(entryPk(42))).key);
+    const key = String((await item(entryKey(42))).key);
     await tampered(
-      [entryPk(42), keyPk(key)],
+      [entryKey(42), sequencingKey(key)],
       async () => {
-        const original = await item(entryPk(42));
+        const original = await item(entryKey(42));
         const text = edited(String(original.entry));
         await put({ ...original, entry: text, leafHash: hexLeaf(text) });
-        await put({ ...(await item(keyPk(key))), leafHash: hexLeaf(text) });
+        await put({ ...(await item(sequencingKey(key))), leafHash: hexLeaf(text) });
       },
       async () => {
         const { code, stdout } = await run('verify');
@@ -209,9 +202,9 @@ describe('journal verify detects tampering with the stored journal', () => {
 
   it('names a deleted entry (a gap in the indices)', async () => {
     await tampered(
-      [entryPk(150)],
+      [entryKey(150)],
       async () => {
-        await doc.send(new DeleteCommand({ TableName: table, Key: entryPk(150) }));
+        await doc.send(new DeleteCommand({ TableName: table, Key: entryKey(150) }));
       },
       async () => {
         const { code, stdout } = await run('verify');
@@ -236,11 +229,11 @@ describe('journal verify detects tampering with the stored journal', () => {
   });
 
   it('names the first of two swapped entries', async () => {
-    const [key60, key250] = [String((await item(entryPk(60))).key), String((await item(entryPk(250))).key)];
+    const [key60, key250] = [String((await item(entryKey(60))).key), String((await item(entryKey(250))).key)];
     await tampered(
-      [entryPk(60), entryPk(250)],
+      [entryKey(60), entryKey(250)],
       async () => {
-        const [a, b] = await Promise.all([item(entryPk(60)), item(entryPk(250))]);
+        const [a, b] = await Promise.all([item(entryKey(60)), item(entryKey(250))]);
         const contents = (x: Record<string, unknown>) => ({
           key: x.key,
           entry: x.entry,
@@ -262,10 +255,10 @@ describe('journal verify detects tampering with the stored journal', () => {
 
   it('names an entry inserted beyond the sequenced size', async () => {
     await tampered(
-      [entryPk(SIZE)],
+      [entryKey(SIZE)],
       async () => {
         const text = canonicalize(entry(SIZE));
-        await put({ ...entryPk(SIZE), index: SIZE, key: 'forged', entry: text, leafHash: hexLeaf(text) });
+        await put({ ...entryKey(SIZE), index: SIZE, key: 'forged', entry: text, leafHash: hexLeaf(text) });
       },
       async () => {
         const { code, stdout } = await run('verify');
@@ -278,16 +271,16 @@ describe('journal verify detects tampering with the stored journal', () => {
   });
 
   it('names an entry inserted into the sequence, shifting the rest', async () => {
-    const shifted = Array.from({ length: SIZE - 290 + 1 }, (_, i) => entryPk(290 + i));
+    const shifted = Array.from({ length: SIZE - 290 + 1 }, (_, i) => entryKey(290 + i));
     const sequence = { pk: 'STATE', sk: 'SEQUENCE' };
     await tampered(
       [...shifted, sequence],
       async () => {
         for (let index = SIZE - 1; index >= 290; index--) {
-          await put({ ...(await item(entryPk(index))), ...entryPk(index + 1), index: index + 1 });
+          await put({ ...(await item(entryKey(index))), ...entryKey(index + 1), index: index + 1 });
         }
         const text = canonicalize({ ...entry(290), docId: 'claim/FORGED' });
-        await put({ ...entryPk(290), index: 290, key: 'forged', entry: text, leafHash: hexLeaf(text) });
+        await put({ ...entryKey(290), index: 290, key: 'forged', entry: text, leafHash: hexLeaf(text) });
         await put({ ...(await item(sequence)), size: SIZE + 1 });
       },
       async () => {
@@ -303,9 +296,9 @@ describe('journal verify detects tampering with the stored journal', () => {
 
   it('names a rewritten stored subtree hash by its level and index', async () => {
     await tampered(
-      [nodePk(3, 5)],
+      [treeNodeKey(3, 5)],
       async () => {
-        await put({ ...(await item(nodePk(3, 5))), hash: 'ab'.repeat(32) });
+        await put({ ...(await item(treeNodeKey(3, 5))), hash: 'ab'.repeat(32) });
       },
       async () => {
         const { code, stdout } = await run('verify');
@@ -348,7 +341,7 @@ describe('journal verify detects tampering with the stored journal', () => {
     expect(exported.stderr).toContain('exported 305 entries and 3 checkpoints');
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(SIZE + CHECKPOINTS.length);
-    const first = await item(entryPk(0));
+    const first = await item(entryKey(0));
     expect(JSON.parse(lines[0]!)).toEqual({
       index: 0,
       key: first.key,

@@ -30,6 +30,7 @@ import {
   type StoredCheckpoint,
 } from '../../functions/store/checkpoints.repository.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
+import { treeNodeKey } from '../../functions/store/journal-keys.ts';
 import {
   JournalIntegrityError,
   JournalTreeRepository,
@@ -223,7 +224,7 @@ describe('journal tree and checkpoints against DynamoDB Local', () => {
     const leaves = await storedLeafHashes(latest.size);
     const plan = inclusionProofNodes(index, latest.size);
     const target = plan.reads.find((node) => node.level > 1)!;
-    const pk = `N#${target.level.toString().padStart(2, '0')}#${target.index.toString().padStart(16, '0')}`;
+    const { pk } = treeNodeKey(target.level, target.index);
     const [original] = await tree.nodeReader()([target]);
 
     verifyInclusion(
