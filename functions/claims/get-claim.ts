@@ -1,14 +1,7 @@
-import type { JournalEntry } from '#journal/entry.ts';
+import { journalRead, type ReadAudit } from './audited-read.ts';
 import { NotFoundError } from './errors.ts';
-import { actingRole, type Identity } from './identity.ts';
-import type { ClaimRepositoryPort, Clock, JournalReceipt, StoredClaim } from './ports.ts';
-
-/** Journals an analyst's read of a claim's detail (HIPAA audit control). */
-export interface ReadAudit {
-  recordRead(key: string, entry: JournalEntry): Promise<JournalReceipt>;
-  clock: Clock;
-  newKey: () => string;
-}
+import type { Identity } from './identity.ts';
+import type { ClaimRepositoryPort, JournalReceipt, StoredClaim } from './ports.ts';
 
 /**
  * A claim as its caller may see it. Another provider's claim is reported as not found, so a
@@ -23,16 +16,7 @@ export async function getClaim(
 ): Promise<{ claim: StoredClaim; receipt: JournalReceipt | null }> {
   const claim = await claims.find(id);
   if (!claim || !mayRead(claim, identity)) throw new NotFoundError(`Claim ${id} was not found.`);
-  if (audit && identity.roles.includes('analyst')) {
-    await audit.recordRead(`read/${audit.newKey()}`, {
-      type: 'record.read',
-      docId: `claim/${id}`,
-      docRevision: claim.revision,
-      actor: { sub: identity.sub, role: actingRole(identity) },
-      at: audit.clock(),
-      payload: { view: 'claim' },
-    });
-  }
+  if (audit && identity.roles.includes('analyst')) await journalRead(claim, identity, audit, 'claim');
   return { claim, receipt: await claims.receipt(claim.journalKey) };
 }
 

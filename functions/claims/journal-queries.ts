@@ -1,14 +1,8 @@
 import { toHex } from '#journal/bytes.ts';
-import type { JournalEntry } from '#journal/entry.ts';
+import { journalRead, type ReadAudit, type ReadView } from './audited-read.ts';
 import { NotFoundError, ValidationError } from './errors.ts';
-import { actingRole, type Identity } from './identity.ts';
-import type {
-  ClaimRepositoryPort,
-  Clock,
-  JournalReadPort,
-  JournalReceipt,
-  PublishedCheckpoint,
-} from './ports.ts';
+import type { Identity } from './identity.ts';
+import type { ClaimRepositoryPort, JournalReadPort, PublishedCheckpoint, StoredClaim } from './ports.ts';
 
 // The journal's read side (QLDB's digest, revision proof and history(), as transparency-log
 // checkpoints and RFC 9162 proofs). Proofs are hex SHA-256 hashes, in RFC 9162 order.
@@ -78,13 +72,10 @@ export async function consistencyProof(from: number, to: number, journal: Journa
   return { from, to, proof: proof.map(toHex) };
 }
 
-export interface ClaimHistoryPorts {
+/** The read itself is journaled: who looked at a claim's full history is part of that history. */
+export interface ClaimHistoryPorts extends ReadAudit {
   claims: ClaimRepositoryPort;
   journal: JournalReadPort;
-  /** Journals the read itself: who looked at a claim's full history is part of that history. */
-  recordRead(key: string, entry: JournalEntry): Promise<JournalReceipt>;
-  clock: Clock;
-  newKey: () => string;
 }
 
 /**
@@ -96,15 +87,18 @@ export async function claimHistory(id: string, identity: Identity, ports: ClaimH
   if (!identity.roles.includes('analyst')) throw new NotFoundError(`Claim ${id} was not found.`);
   const claim = await ports.claims.find(id);
   if (!claim) throw new NotFoundError(`Claim ${id} was not found.`);
-  const docId = `claim/${id}`;
-  await ports.recordRead(`read/${ports.newKey()}`, {
-    type: 'record.read',
-    docId,
-    docRevision: claim.revision,
-    actor: { sub: identity.sub, role: actingRole(identity) },
-    at: ports.clock(),
-    payload: { view: 'history' },
-  });
+  return historyOf(claim, identity, ports, 'history');
+}
+
+/** {@link claimHistory} of a claim already loaded and authorized, journaled as read in `view`. */
+export async function historyOf(
+  claim: StoredClaim,
+  identity: Identity,
+  ports: ClaimHistoryPorts,
+  view: ReadView,
+) {
+  const docId = `claim/${claim.id}`;
+  await journalRead(claim, identity, ports, view);
   const { journal } = ports;
   const [refs, checkpoint] = await Promise.all([journal.documentEntries(docId), journal.latestCheckpoint()]);
   const sequenced = refs.flatMap((ref) => (ref.index === undefined ? [] : [ref.index]));

@@ -1,7 +1,7 @@
 import { claimView } from './claim-view.ts';
 import { NotFoundError } from './errors.ts';
 import type { Identity } from './identity.ts';
-import { type ClaimHistoryPorts, claimHistory } from './journal-queries.ts';
+import { type ClaimHistoryPorts, historyOf } from './journal-queries.ts';
 import type { ClaimSummary, ReviewRepositoryPort } from './ports.ts';
 import { reviewSummary, type StoredReview } from './review.ts';
 
@@ -25,13 +25,9 @@ export async function reviewDetail(claimId: string, identity: Identity, ports: R
   if (!identity.roles.includes('analyst')) throw new NotFoundError(`No review exists for claim ${claimId}.`);
   const review = await ports.reviews.find(claimId);
   if (!review) throw new NotFoundError(`No review exists for claim ${claimId}.`);
-  const history = await claimHistory(claimId, identity, {
-    ...ports,
-    // The same audited read as the history route, saying which view was read.
-    recordRead: (key, entry) => ports.recordRead(key, { ...entry, payload: { view: 'review' } }),
-  });
   const claim = await ports.claims.find(claimId);
   if (!claim) throw new NotFoundError(`No review exists for claim ${claimId}.`);
+  const history = await historyOf(claim, identity, ports, 'review');
   const [receipt, memberClaims, providerClaims] = await Promise.all([
     ports.claims.receipt(claim.journalKey),
     ports.reviews.recentClaims({ memberId: review.memberId }, RECENT_CLAIMS + 1),

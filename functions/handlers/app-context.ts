@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import type { ReadAudit } from '#claims/audited-read.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
 import { activationKey } from '#claims/rule-simulation.ts';
 import { loadRuleSet } from '#engine/loader.ts';
@@ -41,6 +43,8 @@ export interface AppContext {
   checkpoints: CheckpointsRepository;
   /** The journal's read side: checkpoints, entries, proofs, document history. */
   journalRead: JournalReadPort;
+  /** Journals analysts' reads of claims (record.read entries). */
+  readAudit: ReadAudit;
   /** Journal search and provider rollups; kept up to date by every integration round. */
   journalSearch: JournalSearchRepository;
   clock: () => string;
@@ -115,6 +119,7 @@ function build(): AppContext {
     journal,
   );
   const journalSearch = new JournalSearchRepository(client, env.JOURNAL_TABLE, journal);
+  const clock = () => new Date().toISOString();
   return {
     dynamo: client,
     claims,
@@ -124,7 +129,8 @@ function build(): AppContext {
     tree,
     checkpoints,
     journalRead: journalReader(journal, tree, checkpoints),
+    readAudit: { recordRead: (key, entry) => journal.append(key, entry), clock, newKey: randomUUID },
     journalSearch,
-    clock: () => new Date().toISOString(),
+    clock,
   };
 }

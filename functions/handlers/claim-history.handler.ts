@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { claimHistory } from '#claims/journal-queries.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { pathParameter } from '#http/parameters.ts';
@@ -7,15 +6,6 @@ import { appContext } from './app-context.ts';
 /** GET /claims/{id}/history: every revision of a claim with its journal entry and proof. */
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
   const id = pathParameter(event, 'id', /^c[0-9a-f]{31}$/);
-  const { claims, journal, journalRead, clock } = await appContext();
-  return json(
-    200,
-    await claimHistory(id, identity, {
-      claims,
-      journal: journalRead,
-      recordRead: (key, entry) => journal.append(key, entry),
-      clock,
-      newKey: randomUUID,
-    }),
-  );
+  const { claims, journalRead, readAudit } = await appContext();
+  return json(200, await claimHistory(id, identity, { claims, journal: journalRead, ...readAudit }));
 });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { claimView } from '#claims/claim-view.ts';
 import { getClaim } from '#claims/get-claim.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
@@ -8,11 +7,7 @@ import { appContext } from './app-context.ts';
 /** GET /claims/{id}: the claim and its current decision, if the caller may see it. */
 export const handler = httpHandler(['provider', 'analyst'], async ({ event, identity }) => {
   const id = pathParameter(event, 'id', /^c[0-9a-f]{31}$/);
-  const { claims, journal, clock } = await appContext();
-  const { claim, receipt } = await getClaim(id, identity, claims, {
-    recordRead: (key, entry) => journal.append(key, entry),
-    clock,
-    newKey: randomUUID,
-  });
+  const { claims, readAudit } = await appContext();
+  const { claim, receipt } = await getClaim(id, identity, claims, readAudit);
   return json(200, claimView(claim, receipt, identity));
 });

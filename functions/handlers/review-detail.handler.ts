@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { reviewETag } from '#claims/review.ts';
 import { reviewDetail } from '#claims/review-detail.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
@@ -8,14 +7,12 @@ import { appContext } from './app-context.ts';
 /** GET /reviews/{claimId}: everything to decide a review; the read itself is journaled. */
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
   const claimId = pathParameter(event, 'claimId', /^c[0-9a-f]{31}$/);
-  const { claims, reviews, journal, journalRead, clock } = await appContext();
+  const { claims, reviews, journalRead, readAudit } = await appContext();
   const detail = await reviewDetail(claimId, identity, {
     claims,
     reviews,
     journal: journalRead,
-    recordRead: (key, entry) => journal.append(key, entry),
-    clock,
-    newKey: randomUUID,
+    ...readAudit,
   });
   return json(200, detail, { etag: reviewETag(detail.review.version) });
 });
