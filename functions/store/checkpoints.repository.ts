@@ -70,6 +70,13 @@ export class CheckpointsRepository {
           `tree size ${state.size} is smaller than the latest checkpoint's size ${baseline.size}`,
         );
       }
+      // The idle case (nothing integrated since): an equal size needs an equal root, no proof.
+      if (state.size === baseline.size) {
+        if (bytesEqual(state.root, baseline.rootHash)) return previous;
+        throw new InconsistentCheckpointError(
+          `tree head of size ${state.size} has another root than the checkpoint of the same size`,
+        );
+      }
       if (baseline.size > 0) {
         try {
           const proof = await this.tree.consistencyProof(baseline.size, state.size);
@@ -80,7 +87,6 @@ export class CheckpointsRepository {
           );
         }
       }
-      if (state.size === baseline.size && bytesEqual(state.root, baseline.rootHash)) return previous;
     }
 
     // With no previous checkpoint (or one of size 0) there is no proof to check, so compare the

@@ -100,6 +100,23 @@ export class JournalTreeRepository {
    *   stored state is self-inconsistent.
    */
   async integrate(maxBatch: number = DEFAULT_MAX_BATCH): Promise<IntegrationResult> {
+    return this.integrateTowards(await this.journal.size(), maxBatch);
+  }
+
+  /**
+   * Integrates until the tree covers every entry sequenced when the call started, in batches
+   * of `maxBatch`. Returns the final state.
+   */
+  async integrateAll(maxBatch: number = DEFAULT_MAX_BATCH): Promise<TreeState> {
+    const target = await this.journal.size();
+    for (;;) {
+      const { state } = await this.integrateTowards(target, maxBatch);
+      if (state.size >= target) return state;
+    }
+  }
+
+  /** One {@link integrate} step, given how many entries are known to be sequenced. */
+  private async integrateTowards(sequenced: number, maxBatch: number): Promise<IntegrationResult> {
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
       throw new TreeRangeError('maxBatch must be a positive integer');
     }
@@ -111,7 +128,6 @@ export class JournalTreeRepository {
         `tree state at size ${state.size}: right edge does not fold to the root`,
       );
     }
-    const sequenced = await this.journal.size();
     const count = Math.min(sequenced - state.size, maxBatch);
     if (count <= 0) return { state, integrated: 0 };
 
@@ -141,18 +157,6 @@ export class JournalTreeRepository {
     const next: TreeState = { size: folded.edge.size, root: folded.root, edge: folded.edge.hashes };
     if (!(await this.advanceState(state.size, next))) return { state: await this.treeState(), integrated: 0 };
     return { state: next, integrated: count };
-  }
-
-  /**
-   * Integrates until the tree covers every entry sequenced when the call started, in batches
-   * of `maxBatch`. Returns the final state.
-   */
-  async integrateAll(maxBatch: number = DEFAULT_MAX_BATCH): Promise<TreeState> {
-    const target = await this.journal.size();
-    for (;;) {
-      const { state } = await this.integrate(maxBatch);
-      if (state.size >= target) return state;
-    }
   }
 
   /**
