@@ -90,7 +90,7 @@ export interface Decision {
   outcome: Outcome;
   ruleSetHash: string;
   lines: LineDecision[];
-  totals: { chargeCents: number; allowedCents: number; paidCents: number; memberResponsibilityCents: number };
+  totals: DecisionTotals;
   /** Claim-level reasons a provider may see (pend and denial reasons). */
   reasons: { code: string; message: string }[];
   fraud: { score: number; threshold: number; signals: FraudSignal[] };
@@ -102,4 +102,24 @@ export interface Decision {
 export interface RuleSetPort {
   readonly hash: string;
   evaluate(claim: ClaimSubmission, facts: ClaimFacts): Decision;
+}
+
+/** Claim-level money: the sums of the lines' amounts, in cents. */
+export interface DecisionTotals {
+  chargeCents: number;
+  allowedCents: number;
+  paidCents: number;
+  memberResponsibilityCents: number;
+}
+
+/** The totals of `lines`, which the decision's totals always are. */
+export function decisionTotals(lines: readonly DecisionTotals[]): DecisionTotals {
+  const totals = { chargeCents: 0, allowedCents: 0, paidCents: 0, memberResponsibilityCents: 0 };
+  for (const line of lines) {
+    totals.chargeCents += line.chargeCents;
+    totals.allowedCents += line.allowedCents;
+    totals.paidCents += line.paidCents;
+    totals.memberResponsibilityCents += line.memberResponsibilityCents;
+  }
+  return totals;
 }

@@ -1,5 +1,5 @@
 import type { JournalEntry } from '#journal/entry.ts';
-import type { ClaimFacts, Decision, LineDecision } from './decision.ts';
+import { type ClaimFacts, type Decision, decisionTotals, type LineDecision } from './decision.ts';
 import { AccumulatorConflictError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
 import { contentHash } from './hashing.ts';
 import { actingRole, type Identity } from './identity.ts';
@@ -277,13 +277,7 @@ function denied(decision: Decision, carc: string, identity: Identity): Decision 
     if (line.status !== 'denied') continue;
     for (const a of line.adjustments) reasons.set(`${a.group}-${a.carc}`, a.message);
   }
-  const totals = { chargeCents: 0, allowedCents: 0, paidCents: 0, memberResponsibilityCents: 0 };
-  for (const line of lines) {
-    totals.chargeCents += line.chargeCents;
-    totals.allowedCents += line.allowedCents;
-    totals.paidCents += line.paidCents;
-    totals.memberResponsibilityCents += line.memberResponsibilityCents;
-  }
+  const totals = decisionTotals(lines);
   return {
     ...decision,
     // A pended claim pays nothing on any line, so denying its pended lines denies the claim.

@@ -9,6 +9,7 @@ import type {
   Outcome,
   TraceStep,
 } from '../claims/decision.ts';
+import { decisionTotals } from '../claims/decision.ts';
 import type { CoveragePeriod } from '../claims/records.schema.ts';
 import type { CelEnvironments } from './cel.ts';
 import { inWindow, planYearOf } from './dates.ts';
@@ -642,13 +643,7 @@ class Evaluation {
       effect: outcome,
     });
     const accumulatorDeltas = pended ? [] : this.deltas(lines, finalLines);
-    const totals = { chargeCents: 0, allowedCents: 0, paidCents: 0, memberResponsibilityCents: 0 };
-    for (const l of finalLines) {
-      totals.chargeCents += l.chargeCents;
-      totals.allowedCents += l.allowedCents;
-      totals.paidCents += l.paidCents;
-      totals.memberResponsibilityCents += l.memberResponsibilityCents;
-    }
+    const totals = decisionTotals(finalLines);
     return {
       outcome,
       ruleSetHash: this.program.hash,
