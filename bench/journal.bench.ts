@@ -43,7 +43,8 @@ import {
   leafTemplate,
   nodeItem,
 } from './journal-fixtures.ts';
-import { percentile, printTable, writeResult } from './stats.ts';
+import { rng } from './rules-corpus.ts';
+import { percentile, printTable, runConcurrent, writeResult } from './stats.ts';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const APPENDS = Number(env('BENCH_APPENDS', '400'));
@@ -83,33 +84,6 @@ async function journalTable(name: string): Promise<string> {
 }
 
 /** Like stats.ts runConcurrent, but tells each task which worker runs it. */
-async function runWorkers(
-  total: number,
-  workers: number,
-  task: (i: number, worker: number) => Promise<void>,
-) {
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: workers }, async (_, worker) => {
-      while (next < total) {
-        const i = next++;
-        const s = performance.now();
-        await task(i, worker);
-        latencies.push(performance.now() - s);
-      }
-    }),
-  );
-  const wallMs = performance.now() - t0;
-  latencies.sort((a, b) => a - b);
-  return {
-    perSecond: (total / wallMs) * 1000,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // (a) Appends vs plain PutItem
 // ---------------------------------------------------------------------------------------------
@@ -170,8 +144,8 @@ const putSameItems = async (i: number) => {
 
 // Warm-up (JIT, connections, DynamoDB Local's own warm-up), not measured.
 run++;
-await runWorkers(40, 4, (i) => append(sharedJournal)(i));
-await runWorkers(40, 4, (i) => put(i));
+await runConcurrent(40, 4, (i) => append(sharedJournal)(i));
+await runConcurrent(40, 4, (i) => put(i));
 progress(`warmed up; entry is ${sampleBytes.length} bytes of canonical JSON (claim.decided, 3 lines)`);
 
 const appendRows: Record<string, string | number>[] = [];
@@ -186,15 +160,15 @@ for (const [writers, repositories] of [
       ? Array.from({ length: writers }, () => new JournalRepository(doc, appendTable))
       : [sharedJournal];
   counter.reset();
-  const journal = await runWorkers(APPENDS, writers, (i, w) => append(journals[w % journals.length]!)(i));
+  const journal = await runConcurrent(APPENDS, writers, (i, w) => append(journals[w % journals.length]!)(i));
   const counts = counter.snapshot();
   const requestsPerAppend = counter.total() / APPENDS;
   progress(
     `${APPENDS} appends, ${writers} writer(s), ${repositories} repository: ${journal.perSecond.toFixed(0)}/s`,
   );
-  const base = await runWorkers(APPENDS, writers, (i) => put(i));
+  const base = await runConcurrent(APPENDS, writers, (i) => put(i));
   progress(`${APPENDS} PutItems, ${writers} writer(s): ${base.perSecond.toFixed(0)}/s`);
-  const items = await runWorkers(APPENDS, writers, (i) => putSameItems(i));
+  const items = await runConcurrent(APPENDS, writers, (i) => putSameItems(i));
   progress(
     `${APPENDS} × 5 PutItems of the same items, ${writers} writer(s): ${items.perSecond.toFixed(0)}/s`,
   );
@@ -224,18 +198,6 @@ await raw.send(new DeleteTableCommand({ TableName: appendTable }));
 // (b) Proofs at 10^4, 10^5, 10^6
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: the same proof samples on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const template = leafTemplate(makeEntry(0));
 checkLeafTemplate(template, [0, 1, 42, 99_999, 999_999]);
 const proofRows: Record<string, string | number>[] = [];
@@ -249,7 +211,7 @@ for (const size of TREE_SIZES) {
   );
   const tree = new CompleteTree(leaves);
   const root = tree.root(size);
-  const rnd = random(size);
+  const rnd = rng(size); // the same proof samples on every run
   const inclusions = Array.from({ length: PROOFS }, () => Math.floor(rnd() * size));
   const consistencies = Array.from({ length: PROOFS }, () => 1 + Math.floor(rnd() * (size - 1)));
   const journal = new JournalRepository(doc, table);

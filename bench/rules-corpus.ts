@@ -16,7 +16,7 @@ export interface CorpusItem {
 }
 
 /** mulberry32: small, fast, seedable; the corpus is the same on every run. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

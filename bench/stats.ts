@@ -8,17 +8,21 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
-/** Runs `task(i)` for i in [0, total) with `concurrency` workers; returns per-task ms and wall ms. */
-export async function runConcurrent(total: number, concurrency: number, task: (i: number) => Promise<void>) {
+/** Runs `task(i, worker)` for i in [0, total) on `concurrency` workers; returns rate, p50/p99 ms and wall ms. */
+export async function runConcurrent(
+  total: number,
+  concurrency: number,
+  task: (i: number, worker: number) => Promise<void>,
+) {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, worker) => {
       while (next < total) {
         const i = next++;
         const t0 = performance.now();
-        await task(i);
+        await task(i, worker);
         latencies.push(performance.now() - t0);
       }
     }),
