@@ -20,6 +20,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { searchRecord } from '../functions/claims/journal-search.ts';
 import { addRollup, type ProviderDayRollup, rollupOf } from '../functions/claims/provider-summary.ts';
 import type { StoredReview } from '../functions/claims/review.ts';
+import { npiCheckDigit } from '../functions/engine/npi.ts';
 import { setLogSink } from '../functions/http/logger.ts';
 import { toHex } from '../functions/journal/bytes.ts';
 import { encodeEntry, type JournalEntry, leafHash } from '../functions/journal/entry.ts';
@@ -58,17 +59,8 @@ const SIGNALS = [
 
 setLogSink(() => undefined); // access logs would drown the table
 
-/** A valid NPI (Luhn over 80840 + nine digits). */
-function npiFor(nine: string): string {
-  const digits = `80840${nine}`;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    sum += d;
-  }
-  return `${nine}${(10 - (sum % 10)) % 10}`;
-}
+/** A valid NPI: nine digits and their check digit. */
+const npiFor = (nine: string) => `${nine}${npiCheckDigit(nine)}`;
 const npis = Array.from({ length: PROVIDERS }, (_, k) => npiFor(String(190_000_000 + k)));
 
 /** Deterministic pseudo-random numbers in [0, 1) for entry `i` (so both phases agree). */

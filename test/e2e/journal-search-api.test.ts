@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { npiCheckDigit } from '../../functions/engine/npi.ts';
 import { fromHex } from '../../functions/journal/bytes.ts';
 import { openCheckpoint } from '../../functions/journal/checkpoint.ts';
 import { verifyInclusion } from '../../functions/journal/verify.ts';
 import { demoProviders, demoReviewClaim } from '../../functions/local/demo-seed.ts';
 import { LOCAL_JOURNAL_ORIGIN } from '../../functions/local/local-stack.ts';
+import { ppoCoverage } from '../support/coverage.ts';
 import { call } from '../support/http.ts';
 import { type E2eStack, startE2eStack } from '../support/local-stack.ts';
 
@@ -40,37 +42,8 @@ interface ClaimView {
   };
 }
 
-/** A valid NPI (Luhn check digit over 80840 + the first nine digits) for a made-up provider. */
-function npiFor(nine: string): string {
-  const digits = `80840${nine}`;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    sum += d;
-  }
-  return `${nine}${(10 - (sum % 10)) % 10}`;
-}
-
-const ppo = (coverageId: string) => ({
-  member: { birthDate: '1985-06-15', sex: 'female' },
-  coverages: [
-    {
-      coverageId,
-      planId: 'PPO-GOLD',
-      status: 'active',
-      start: '2026-01-01',
-      end: '2026-12-31',
-      benefits: {
-        deductibleCents: 50_000,
-        outOfPocketMaxCents: 300_000,
-        coinsuranceBps: 2_000,
-        copayCents: 2_500,
-        annualVisitLimit: 30,
-      },
-    },
-  ],
-});
+/** A valid NPI for a made-up provider: nine digits and their check digit. */
+const npiFor = (nine: string) => `${nine}${npiCheckDigit(nine)}`;
 
 const claimFor = (memberId: string, claimId: string, npi: string) => ({
   ...demoReviewClaim,
@@ -133,7 +106,7 @@ describe('journal search and provider summary over HTTP', () => {
     for (const member of ['S-M1', 'S-M2', 'S-M3']) {
       const res = await call(stack.url, 'PUT', `/members/${member}/coverage`, {
         token: stack.tokens.analyst,
-        json: ppo(`COV-${member}`),
+        json: ppoCoverage(`COV-${member}`),
       });
       expect(res.status).toBe(201);
       coverageIndex.set(member, (res.body.journal as { index: number }).index);

@@ -5,6 +5,7 @@ import { demoProviders, demoReviewClaim } from '../../functions/local/demo-seed.
 import { createDocumentClient, tableNamesFor } from '../../functions/store/dynamo-client.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { RecordRepository } from '../../functions/store/records.repository.ts';
+import { ppoCoverage } from '../support/coverage.ts';
 import { call, type Reply } from '../support/http.ts';
 import { type E2eStack, startE2eStack } from '../support/local-stack.ts';
 
@@ -23,27 +24,6 @@ interface ReviewItem {
   version: number;
   createdAt: string;
 }
-
-/** A member with the standard PPO of the demo (deductible $500, copay $25, coinsurance 20%). */
-const ppoCoverage = (coverageId: string) => ({
-  member: { birthDate: '1985-06-15', sex: 'female' },
-  coverages: [
-    {
-      coverageId,
-      planId: 'PPO-GOLD',
-      status: 'active',
-      start: '2026-01-01',
-      end: '2026-12-31',
-      benefits: {
-        deductibleCents: 50_000,
-        outOfPocketMaxCents: 300_000,
-        coinsuranceBps: 2_000,
-        copayCents: 2_500,
-        annualVisitLimit: 30,
-      },
-    },
-  ],
-});
 
 /** The review demo claim (99213, 36415, 80053, undocumented) for another member, claim id or day. */
 const claimFor = (
