@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../functions/journal/checkpoint.ts';
-import type { JournalEntry } from '../../functions/journal/entry.ts';
 import { localEd25519Signer } from '../../functions/journal/local-signer.ts';
 import { type JournalKey, loadOrCreateJournalKey } from '../../functions/local/journal-key.ts';
 import {
@@ -15,18 +14,12 @@ import {
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'claimledger.test/mirror';
 
-const entry = (n: number): JournalEntry => ({
-  type: 'treatment.put',
-  docId: `member/M${n}/treatment/T${n}`,
-  docRevision: 1,
-  actor: { sub: 'writer', role: 'analyst' },
-  at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-  payload: { n },
-});
+const entry = testEntry;
 
 /** The bucket's behaviour, in memory: `checkpoints/<size>` is write-once, `checkpoint` is replaced. */
 function memoryBucket(): PublishedCheckpoints & { objects: Map<string, string> } {

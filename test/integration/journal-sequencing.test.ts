@@ -6,16 +6,10 @@ import type { JournalEntry } from '../../functions/journal/entry.ts';
 import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts';
 import { JournalKeyConflictError, JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
-const entry = (n: number, extra: Record<string, unknown> = {}): JournalEntry => ({
-  type: 'treatment.put',
-  docId: `member/M${n}/treatment/T${n}`,
-  docRevision: 1,
-  actor: { sub: 'writer', role: 'analyst' },
-  at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-  payload: { n, ...extra },
-});
+const entry = testEntry;
 
 describe('journal sequencing against DynamoDB Local', () => {
   let journal: JournalRepository;

@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromHex, toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import { openCheckpoint } from '../../functions/journal/checkpoint.ts';
-import { type JournalEntry, leafHash } from '../../functions/journal/entry.ts';
+import { leafHash } from '../../functions/journal/entry.ts';
 import {
   inclusionProofNodes,
   rootAt,
@@ -35,18 +35,12 @@ import {
   JournalIntegrityError,
   JournalTreeRepository,
 } from '../../functions/store/journal-tree.repository.ts';
+import { testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'claimledger.test/journal';
 
-const entry = (n: number): JournalEntry => ({
-  type: 'treatment.put',
-  docId: `member/M${n}/treatment/T${n}`,
-  docRevision: 1,
-  actor: { sub: 'writer', role: 'analyst' },
-  at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-  payload: { n },
-});
+const entry = testEntry;
 
 // Deterministic "random" indices, so a failure reproduces.
 function* pseudoRandom(seed: number): Generator<number> {

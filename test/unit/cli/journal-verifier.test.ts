@@ -29,17 +29,11 @@ import {
   parseVerifierKey,
   verifierKeyString,
 } from '../../../functions/journal/note.ts';
+import { testEntry } from '../../support/journal-entries.ts';
 
 const ORIGIN = 'unit.test/journal';
 
-const entry = (n: number): JournalEntry => ({
-  type: 'treatment.put',
-  docId: `member/M${n}/treatment/T${n}`,
-  docRevision: 1,
-  actor: { sub: 'writer', role: 'analyst' },
-  at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-  payload: { n, note: `entry ${n}` },
-});
+const entry = (n: number): JournalEntry => testEntry(n, { note: `entry ${n}` });
 
 /** A journal as storage holds it: records with key records, every stored node, the leaf hashes. */
 function journalOf(size: number): {
