@@ -6,10 +6,9 @@
 // proof, checked with the portable verifier). A rollback or a fork is refused and reported,
 // never published.
 
-import { bytesEqual } from '#journal/bytes.ts';
 import { type Checkpoint, openCheckpoint } from '#journal/checkpoint.ts';
-import { verifyConsistency } from '#journal/verify.ts';
 import type { StoredCheckpoint } from './checkpoints.repository.ts';
+import { HeadMismatchError, proveExtends } from './head-consistency.ts';
 
 /** Port to the published copies: `checkpoint` (the newest) and `checkpoints/<size>` (each one). */
 export interface PublishedCheckpoints {
@@ -65,26 +64,18 @@ export async function mirrorLatestCheckpoint(mirror: CheckpointMirror): Promise<
   const currentNote = await mirror.published.current();
   const current = currentNote === null ? null : open(currentNote, mirror, 'the published checkpoint');
   if (current) {
-    if (next.size < current.size) {
+    try {
+      if ((await proveExtends(mirror.tree, current, next)) === 'same')
+        return { status: 'unchanged', size: next.size };
+    } catch (error: unknown) {
+      if (!(error instanceof HeadMismatchError)) throw error;
       throw new MirrorConsistencyError(
-        `the newest stored checkpoint (size ${next.size}) is older than the published one (size ${current.size})`,
+        {
+          rollback: `the newest stored checkpoint (size ${next.size}) is older than the published one (size ${current.size})`,
+          fork: `two different roots are signed for tree size ${next.size}`,
+          proof: `the checkpoint of size ${next.size} is not consistent with the published one of size ${current.size}: ${error.message}`,
+        }[error.reason],
       );
-    }
-    if (next.size === current.size) {
-      if (!bytesEqual(next.rootHash, current.rootHash)) {
-        throw new MirrorConsistencyError(`two different roots are signed for tree size ${next.size}`);
-      }
-      return { status: 'unchanged', size: next.size };
-    }
-    if (current.size > 0) {
-      try {
-        const proof = await mirror.tree.consistencyProof(current.size, next.size);
-        verifyConsistency(current.size, next.size, proof, current.rootHash, next.rootHash);
-      } catch (error: unknown) {
-        throw new MirrorConsistencyError(
-          `the checkpoint of size ${next.size} is not consistent with the published one of size ${current.size}: ${message(error)}`,
-        );
-      }
     }
   }
 

@@ -12,7 +12,7 @@ import { bytesEqual, fromHex, toHex } from '#journal/bytes.ts';
 import { openCheckpoint, signCheckpoint } from '#journal/checkpoint.ts';
 import { rootAt } from '#journal/merkle.ts';
 import { type NoteSigner, verifierKeyString } from '#journal/note.ts';
-import { verifyConsistency } from '#journal/verify.ts';
+import { HeadMismatchError, proveExtends } from './head-consistency.ts';
 import { CHECKPOINT_PK, checkpointKey } from './journal-keys.ts';
 import type { JournalTreeRepository } from './journal-tree.repository.ts';
 
@@ -65,27 +65,22 @@ export class CheckpointsRepository {
           `latest checkpoint (size ${previous.size}) does not verify under the signing key: ${message(error)}`,
         );
       }
-      if (state.size < baseline.size) {
-        throw new InconsistentCheckpointError(
-          `tree size ${state.size} is smaller than the latest checkpoint's size ${baseline.size}`,
-        );
-      }
-      // The idle case (nothing integrated since): an equal size needs an equal root, no proof.
-      if (state.size === baseline.size) {
-        if (bytesEqual(state.root, baseline.rootHash)) return previous;
-        throw new InconsistentCheckpointError(
-          `tree head of size ${state.size} has another root than the checkpoint of the same size`,
-        );
-      }
-      if (baseline.size > 0) {
-        try {
-          const proof = await this.tree.consistencyProof(baseline.size, state.size);
-          verifyConsistency(baseline.size, state.size, proof, baseline.rootHash, state.root);
-        } catch (error: unknown) {
-          throw new InconsistentCheckpointError(
-            `tree head of size ${state.size} is not consistent with the checkpoint of size ${baseline.size}: ${message(error)}`,
-          );
+      try {
+        // The idle case (nothing integrated since) is 'same': an equal root, no proof to build.
+        if (
+          (await proveExtends(this.tree, baseline, { size: state.size, rootHash: state.root })) === 'same'
+        ) {
+          return previous;
         }
+      } catch (error: unknown) {
+        if (!(error instanceof HeadMismatchError)) throw error;
+        throw new InconsistentCheckpointError(
+          {
+            rollback: `tree size ${state.size} is smaller than the latest checkpoint's size ${baseline.size}`,
+            fork: `tree head of size ${state.size} has another root than the checkpoint of the same size`,
+            proof: `tree head of size ${state.size} is not consistent with the checkpoint of size ${baseline.size}: ${error.message}`,
+          }[error.reason],
+        );
       }
     }
 
