@@ -45,6 +45,8 @@ import type { StageConfig } from './stage.ts';
 import { checkpointBucketName, type StatefulStack, type TableName } from './stateful-stack.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Stands in for the SDK's default credential chain in Lambda bundles (see the module's comment). */
+const LAMBDA_CREDENTIALS = join(root, 'functions/store/lambda-credentials.ts');
 
 /** Handler modules whose POST accepts an empty body (everything else POST/PUT must send one). */
 export const BODY_OPTIONAL_MODULES: ReadonlySet<string> = new Set(['review-assign.handler.ts']);
@@ -485,8 +487,10 @@ function appFunction(
       target: 'node22',
       minify: true,
       sourceMap: true,
-      keepNames: true,
       externalModules: [],
+      // The SDK's ES modules tree-shake; its CommonJS builds (esbuild's default for Node) do not.
+      mainFields: ['module', 'main'],
+      esbuildArgs: { '--alias': `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS}` },
       // Some bundled CommonJS dependencies call require(); give ESM output one.
       banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       forceDockerBundling: false,

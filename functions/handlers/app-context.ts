@@ -4,9 +4,6 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { ReadAudit } from '#claims/audited-read.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
-import { activationKey } from '#claims/rule-simulation.ts';
-import { loadRuleSet } from '#engine/loader.ts';
-import type { RuleSet } from '#engine/rule-set.ts';
 import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
@@ -51,7 +48,6 @@ export interface AppContext {
 }
 
 let context: Promise<AppContext> | undefined;
-let ruleSet: Promise<RuleSet> | undefined;
 
 /** The composition root shared by all handlers of one process: clients and repositories, once. */
 export function appContext(): Promise<AppContext> {
@@ -59,39 +55,7 @@ export function appContext(): Promise<AppContext> {
   return context;
 }
 
-/** The rule set this deployment decides with, loaded and compiled once, on first use. */
-export function activeRuleSet(): Promise<RuleSet> {
-  ruleSet ??= loadRuleSet(config().RULES_DIR).then(async (loaded) => {
-    await journalActivation(loaded);
-    return loaded;
-  });
-  return ruleSet;
-}
-
-/**
- * Journals the rule set's activation once per content hash, before it decides anything, so
- * every decision's `ruleSetHash` points back at an entry saying what that rule set was.
- */
-async function journalActivation(ruleSet: RuleSet): Promise<void> {
-  const { journal, clock } = await appContext();
-  await journal.appendOnce(activationKey(ruleSet.hash), {
-    type: 'ruleset.activated',
-    docId: `ruleset/${ruleSet.hash}`,
-    docRevision: 1,
-    ruleSetHash: ruleSet.hash,
-    actor: { sub: 'claimledger', role: 'system' },
-    at: clock(),
-    payload: {
-      name: ruleSet.name,
-      version: ruleSet.version,
-      rules: ruleSet.rules.map((rule) => rule.id),
-      files: [...ruleSet.files],
-      fraudThreshold: ruleSet.fraudThreshold,
-    },
-  });
-}
-
-function config(): z.infer<typeof environment> {
+export function config(): z.infer<typeof environment> {
   const parsed = environment.safeParse(process.env);
   if (!parsed.success) {
     const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');

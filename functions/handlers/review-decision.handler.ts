@@ -4,8 +4,9 @@ import { reviewRuleSet } from '#claims/review-rules.ts';
 import { httpHandler } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
 import { pathParameter } from '#http/parameters.ts';
-import { activeRuleSet, appContext } from './app-context.ts';
+import { appContext } from './app-context.ts';
 import { requiredIfMatch, reviewActionResponse } from './review-action-http.ts';
+import { activeRuleSet } from './rule-set-context.ts';
 
 /** POST /reviews/{claimId}/decision: approve, deny (with a CARC) or escalate (If-Match required). */
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {

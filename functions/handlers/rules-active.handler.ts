@@ -1,6 +1,7 @@
 import { activeRules } from '#claims/rule-simulation.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
-import { activeRuleSet, appContext } from './app-context.ts';
+import { appContext } from './app-context.ts';
+import { activeRuleSet } from './rule-set-context.ts';
 
 /**
  * GET /rules/active: the rule set this deployment decides with, and the journal receipt of its

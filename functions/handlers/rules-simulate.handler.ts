@@ -1,7 +1,7 @@
 import { simulateClaim, simulationRequestSchema } from '#claims/rule-simulation.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
-import { activeRuleSet } from './app-context.ts';
+import { activeRuleSet } from './rule-set-context.ts';
 
 /**
  * POST /rules/simulate: what the active rule set would decide for a claim and the records

@@ -4,7 +4,8 @@ import { keyedSerializer } from '#claims/keyed-serializer.ts';
 import { submitClaim } from '#claims/submit-claim.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
-import { activeRuleSet, appContext } from './app-context.ts';
+import { appContext } from './app-context.ts';
+import { activeRuleSet } from './rule-set-context.ts';
 
 // One queue per Lambda instance (or local process): its concurrent claims for the same member
 // are decided in turn; other instances are arbitrated by the accumulators' conditional write.

@@ -1,0 +1,41 @@
+import { activationKey } from '#claims/rule-simulation.ts';
+import { loadRuleSet } from '#engine/loader.ts';
+import type { RuleSet } from '#engine/rule-set.ts';
+import { appContext, config } from './app-context.ts';
+
+// Kept apart from app-context so that only the handlers that decide claims bundle the engine
+// (YAML, CEL and the rule files' schemas); the others stay small and start fast.
+
+let ruleSet: Promise<RuleSet> | undefined;
+
+/** The rule set this deployment decides with, loaded and compiled once, on first use. */
+export function activeRuleSet(): Promise<RuleSet> {
+  ruleSet ??= loadRuleSet(config().RULES_DIR).then(async (loaded) => {
+    await journalActivation(loaded);
+    return loaded;
+  });
+  return ruleSet;
+}
+
+/**
+ * Journals the rule set's activation once per content hash, before it decides anything, so
+ * every decision's `ruleSetHash` points back at an entry saying what that rule set was.
+ */
+async function journalActivation(ruleSet: RuleSet): Promise<void> {
+  const { journal, clock } = await appContext();
+  await journal.appendOnce(activationKey(ruleSet.hash), {
+    type: 'ruleset.activated',
+    docId: `ruleset/${ruleSet.hash}`,
+    docRevision: 1,
+    ruleSetHash: ruleSet.hash,
+    actor: { sub: 'claimledger', role: 'system' },
+    at: clock(),
+    payload: {
+      name: ruleSet.name,
+      version: ruleSet.version,
+      rules: ruleSet.rules.map((rule) => rule.id),
+      files: [...ruleSet.files],
+      fraudThreshold: ruleSet.fraudThreshold,
+    },
+  });
+}
