@@ -1,6 +1,9 @@
 import type { ClaimSubmission } from './claim.schema.ts';
 import type { CoveragePeriod, MemberCoverage, TreatmentRecord } from './records.schema.ts';
 
+/** The reason code of a claim pended because its fraud score reached the rule set's threshold. */
+export const FRAUD_REVIEW = 'fraud-review';
+
 /** Amounts the member has used in one plan year, per coverage. Versioned for conditional writes. */
 export interface Accumulators {
   coverageId: string;

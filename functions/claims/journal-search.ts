@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { ENTRY_TYPES, type EntryType, type JournalEntry } from '#journal/entry.ts';
 import { externalId, isoDate, npi } from './claim.schema.ts';
 import { type FieldIssue, ForbiddenError } from './errors.ts';
@@ -108,63 +108,67 @@ export interface JournalSearchPort {
   indexedSize(): Promise<number>;
 }
 
-const integer = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a non-negative integer')
-  .transform(Number);
+const integer = z.pipe(
+  z.string().check(z.regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a non-negative integer')),
+  z.transform(Number),
+);
 
 /** An ISO date (a whole UTC day) or an ISO instant in UTC (`Z`). */
-const dateOrInstant = z.string().refine((value) => {
-  if (isoDate.safeParse(value).success) return true;
-  const match = INSTANT.exec(value);
-  if (!match) return false;
-  const parsed = new Date(value);
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === value.slice(0, 19);
-}, 'must be an ISO date (YYYY-MM-DD) or a UTC instant (YYYY-MM-DDThh:mm:ss[.sss]Z)');
+const dateOrInstant = z.string().check(
+  z.refine((value: string) => {
+    if (isoDate.safeParse(value).success) return true;
+    const match = INSTANT.exec(value);
+    if (!match) return false;
+    const parsed = new Date(value);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === value.slice(0, 19);
+  }, 'must be an ISO date (YYYY-MM-DD) or a UTC instant (YYYY-MM-DDThh:mm:ss[.sss]Z)'),
+);
 
 const facetValue = (facet: SearchFacet, message: string) =>
-  z.string().refine((value) => isFacetValue(facet, value), message);
+  z.string().check(z.refine((value: string) => isFacetValue(facet, value), message));
 
 /** GET /journal/search parameters. Unknown parameters are refused, so a typo never widens a search. */
 const searchSchema = z
   .strictObject({
-    claim: facetValue('claim', 'must be a claim id (c followed by 31 hex digits)').optional(),
-    member: externalId.optional(),
-    provider: npi.optional(),
-    signal: facetValue('signal', 'must be a signal name').optional(),
-    rule: facetValue('rule', 'must be a rule id (dotted lower-case words)').optional(),
-    type: z.enum(ENTRY_TYPES).optional(),
-    from: dateOrInstant.optional(),
-    to: dateOrInstant.optional(),
-    limit: integer.optional(),
-    cursor: z.string().min(1).max(400).optional(),
-    format: z.enum(EXPORT_FORMATS).optional(),
+    claim: z.optional(facetValue('claim', 'must be a claim id (c followed by 31 hex digits)')),
+    member: z.optional(externalId),
+    provider: z.optional(npi),
+    signal: z.optional(facetValue('signal', 'must be a signal name')),
+    rule: z.optional(facetValue('rule', 'must be a rule id (dotted lower-case words)')),
+    type: z.optional(z.enum(ENTRY_TYPES)),
+    from: z.optional(dateOrInstant),
+    to: z.optional(dateOrInstant),
+    limit: z.optional(integer),
+    cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(400))),
+    format: z.optional(z.enum(EXPORT_FORMATS)),
   })
-  .superRefine((q, ctx) => {
-    if (!SEARCH_FACETS.some((facet) => q[facet] !== undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message: `give at least one of ${SEARCH_FACETS.join(', ')}: a search reads an index`,
-      });
-    }
-    const exporting = q.format === 'csv' || q.format === 'jsonl';
-    const max = exporting ? EXPORT_MAX_ROWS : MAX_SEARCH_LIMIT;
-    if (q.limit !== undefined && (q.limit < 1 || q.limit > max)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['limit'],
-        message: q.limit < 1 ? 'must be at least 1' : `must be at most ${max}`,
-      });
-    }
-    if (q.from !== undefined && q.to !== undefined) {
-      const from = lowerBound(q.from);
-      const to = upperBound(q.to);
-      if (from !== null && to !== null && from > to) {
-        ctx.addIssue({ code: 'custom', path: ['to'], message: 'is before from' });
+  .check(
+    z.superRefine((q, ctx) => {
+      if (!SEARCH_FACETS.some((facet) => q[facet] !== undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: `give at least one of ${SEARCH_FACETS.join(', ')}: a search reads an index`,
+        });
       }
-    }
-  });
+      const exporting = q.format === 'csv' || q.format === 'jsonl';
+      const max = exporting ? EXPORT_MAX_ROWS : MAX_SEARCH_LIMIT;
+      if (q.limit !== undefined && (q.limit < 1 || q.limit > max)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limit'],
+          message: q.limit < 1 ? 'must be at least 1' : `must be at most ${max}`,
+        });
+      }
+      if (q.from !== undefined && q.to !== undefined) {
+        const from = lowerBound(q.from);
+        const to = upperBound(q.to);
+        if (from !== null && to !== null && from > to) {
+          ctx.addIssue({ code: 'custom', path: ['to'], message: 'is before from' });
+        }
+      }
+    }),
+  );
 
 /** The inclusive lower bound of a window starting at a date or instant, to the millisecond. */
 function lowerBound(value: string): string | null {
@@ -185,7 +189,7 @@ function upperBound(value: string): string | null {
 }
 
 /** Turns zod issues into problem+json field issues, named by parameter. */
-export function parameterIssues(error: z.ZodError): FieldIssue[] {
+export function parameterIssues(error: z.core.$ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({
     path:
       issue.path.length > 0

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { isoDate } from './claim.schema.ts';
 import { type FieldIssue, ForbiddenError } from './errors.ts';
 import type { Identity } from './identity.ts';
@@ -70,7 +70,7 @@ const dayNumber = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY_MS;
 const addDays = (date: string, days: number) =>
   new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
-const summarySchema = z.strictObject({ from: isoDate.optional(), to: isoDate.optional() });
+const summarySchema = z.strictObject({ from: z.optional(isoDate), to: z.optional(isoDate) });
 
 /**
  * The window a request asks for: `to` defaults to today, `from` to 30 days ending at `to`.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { externalId, isoDate, npi } from './claim.schema.ts';
 import { type FieldIssue, ForbiddenError } from './errors.ts';
 import type { Identity } from './identity.ts';
@@ -11,32 +11,33 @@ export const DEFAULT_REVIEW_LIMIT = 25;
 export const MAX_REVIEW_LIMIT = 100;
 
 const integer = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a non-negative integer')
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+  z.pipe(
+    z.pipe(
+      z.string().check(z.regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a non-negative integer')),
+      z.transform(Number),
+    ),
+    z.number().check(z.gte(min, `must be at least ${min}`), z.lte(max, `must be at most ${max}`)),
+  );
 
 /** GET /reviews query parameters. Unknown parameters are refused, so a typo never widens a query. */
 const reviewQuerySchema = z
   .strictObject({
-    status: z.enum(REVIEW_STATUSES).optional(),
-    minScore: integer(0, 999_999).optional(),
-    signal: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a signal name')
-      .optional(),
-    provider: npi.optional(),
-    member: externalId.optional(),
-    from: isoDate.optional(),
-    to: isoDate.optional(),
-    limit: integer(1, MAX_REVIEW_LIMIT).optional(),
-    cursor: z.string().min(1).max(400).optional(),
+    status: z.optional(z.enum(REVIEW_STATUSES)),
+    minScore: z.optional(integer(0, 999_999)),
+    signal: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a signal name'))),
+    provider: z.optional(npi),
+    member: z.optional(externalId),
+    from: z.optional(isoDate),
+    to: z.optional(isoDate),
+    limit: z.optional(integer(1, MAX_REVIEW_LIMIT)),
+    cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(400))),
   })
-  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
-    path: ['to'],
-    message: 'is before from',
-  });
+  .check(
+    z.refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
+      path: ['to'],
+      message: 'is before from',
+    }),
+  );
 
 /** The query a request asks for, or every problem with its parameters (named by parameter). */
 export function parseReviewQuery(

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import type { StoredClaim } from './ports.ts';
 
 /**
@@ -116,29 +116,39 @@ export const CARC_PATTERN = /^(?:[1-9][0-9]{0,2}|[A-Z][0-9]{1,2})$/;
 export const reviewDecisionSchema = z
   .strictObject({
     outcome: z.enum(['approve', 'deny', 'escalate']),
-    reason: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a reason code (letters, digits, ".", "_", "-")')
-      .optional(),
-    note: z.string().min(1).max(2000).optional(),
+    reason: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+            'must be a reason code (letters, digits, ".", "_", "-")',
+          ),
+        ),
+    ),
+    note: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
   })
-  .superRefine((body, ctx) => {
-    if (body.outcome !== 'deny') return;
-    if (body.reason === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a denial needs a CARC as its reason' });
-    } else if (!CARC_PATTERN.test(body.reason)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['reason'],
-        message: 'must be a Claim Adjustment Reason Code (e.g. "50", "B7")',
-      });
-    }
-  });
+  .check(
+    z.superRefine((body, ctx) => {
+      if (body.outcome !== 'deny') return;
+      if (body.reason === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a denial needs a CARC as its reason' });
+      } else if (!CARC_PATTERN.test(body.reason)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reason'],
+          message: 'must be a Claim Adjustment Reason Code (e.g. "50", "B7")',
+        });
+      }
+    }),
+  );
 
 export type ReviewDecisionBody = z.infer<typeof reviewDecisionSchema>;
 
 /** Body of POST /reviews/{claimId}/assign: the caller takes the review; nothing else to say. */
-export const reviewAssignSchema = z.strictObject({ note: z.string().min(1).max(2000).optional() });
+export const reviewAssignSchema = z.strictObject({
+  note: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
+});
 
 /** The strong entity tag of a review version (RFC 9110 §8.8.3). */
 export const reviewETag = (version: number): string => `"${version}"`;

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { RuleSet } from '#engine/rule-set.ts';
 import { parseRecords } from '#engine/rule-tests.ts';
+import * as z from '#functions/zod.ts';
 import { claimSubmissionSchema } from './claim.schema.ts';
 import type { Decision } from './decision.ts';
 
@@ -53,10 +53,10 @@ export async function activeRules(ruleSet: RuleSet, journal: ActivationLookupPor
 // PUT /members/{memberId}/coverage caps them; the rest well above what one member gathers.
 const MAX_RECORDS_DEPTH = 8;
 const recordBounds = z.looseObject({
-  coverages: z.array(z.unknown()).max(20).optional(),
-  treatments: z.array(z.unknown()).max(1_000).optional(),
-  accumulators: z.array(z.unknown()).max(100).optional(),
-  priorClaimLines: z.array(z.unknown()).max(5_000).optional(),
+  coverages: z.optional(z.array(z.unknown()).check(z.maxLength(20))),
+  treatments: z.optional(z.array(z.unknown()).check(z.maxLength(1_000))),
+  accumulators: z.optional(z.array(z.unknown()).check(z.maxLength(100))),
+  priorClaimLines: z.optional(z.array(z.unknown()).check(z.maxLength(5_000))),
 });
 
 /** True when no object or array in `value` is nested more than `depth` levels deep. */
@@ -77,10 +77,8 @@ function recordIssue(error: string): { path: (string | number)[]; message: strin
   return { path, message: error.slice(at + 2) };
 }
 
-const recordsField = z
-  .unknown()
-  .default({})
-  .superRefine((raw, ctx) => {
+const recordsField = z._default(z.unknown(), {}).check(
+  z.superRefine((raw, ctx) => {
     const bounded = recordBounds.safeParse(raw);
     if (!bounded.success) {
       for (const issue of bounded.error.issues) {
@@ -96,7 +94,8 @@ const recordsField = z
     const parsed = parseRecords(raw, '');
     if (!parsed.ok)
       for (const error of parsed.errors) ctx.addIssue({ code: 'custom', ...recordIssue(error) });
-  });
+  }),
+);
 
 /**
  * Body of POST /rules/simulate: a claim as a provider submits it and the records the claim
@@ -104,17 +103,20 @@ const recordsField = z
  * the shape rule tests use. Records may be omitted: the claim is then decided for a member
  * with no records at all.
  */
-export const simulationRequestSchema = z
-  .strictObject({ claim: claimSubmissionSchema, records: recordsField })
-  .transform((body, ctx) => {
+const simulationBody = z.strictObject({ claim: claimSubmissionSchema, records: recordsField });
+export const simulationRequestSchema = z.pipe(
+  simulationBody,
+  z.transform((body: z.output<typeof simulationBody>, ctx) => {
     const parsed = parseRecords(body.records, body.claim.memberId);
     if (!parsed.ok) {
-      // Unreachable: recordsField has already accepted these records.
-      ctx.addIssue({ code: 'custom', path: ['records'], message: 'are not valid records' });
+      // Unreachable: recordsField has already accepted these records. (zod/mini's transform
+      // context has no addIssue: the issue is pushed as classic zod's addIssue would push it.)
+      ctx.issues.push({ code: 'custom', path: ['records'], message: 'are not valid records', input: body });
       return z.NEVER;
     }
     return { claim: body.claim, facts: parsed.facts };
-  });
+  }),
+);
 
 export type SimulationRequest = z.infer<typeof simulationRequestSchema>;
 

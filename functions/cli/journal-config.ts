@@ -3,7 +3,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { type NoteVerifierKey, parseVerifierKey } from '#journal/note.ts';
 import { tableNamesFor } from '#store/dynamo-client.ts';
 
@@ -18,11 +18,11 @@ export const DEFAULT_STATE_DIR = '.claimledger';
 export const DEFAULT_TABLE_PREFIX = 'claimledger-local-';
 
 const localStateSchema = z.object({
-  dynamoEndpoint: z.string().min(1).optional(),
-  tablePrefix: z.string().optional(),
-  apiUrl: z.string().optional(),
-  origin: z.string().min(1).optional(),
-  verifierKey: z.string().min(1).optional(),
+  dynamoEndpoint: z.optional(z.string().check(z.minLength(1))),
+  tablePrefix: z.optional(z.string()),
+  apiUrl: z.optional(z.string()),
+  origin: z.optional(z.string().check(z.minLength(1))),
+  verifierKey: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** What a running local stack says about itself. */

@@ -26,7 +26,7 @@
 // `true`; on `false` it asks decodeEntry for the reason, so a scanner that rejected too much
 // would cost time, never a verdict.
 
-import type { z } from 'zod';
+import type * as z from '#functions/zod.ts';
 import { MAX_DEPTH } from '#journal/canonical-json.ts';
 import { ENTRY_TYPES, journalEntrySchema } from '#journal/entry.ts';
 
@@ -158,7 +158,7 @@ function lengthWithin(
   end: number,
   x: boolean,
   max: number,
-  field: z.ZodType,
+  field: z.ZodMiniType,
 ): boolean {
   const length = hasEscape(s, start, end, x) ? stringValue(s, start, end, x).length : end - start - 2;
   if (length === 0) return false;

@@ -9,7 +9,7 @@
 
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { type JournalStorage, journalPages } from '#store/journal-audit.reader.ts';
 import { ProgressBar, type ProgressStream } from './journal-progress.ts';
 import type { CheckpointRecord, EntryRecord } from './journal-verifier.ts';
@@ -33,7 +33,7 @@ export interface ExportSummary {
 }
 
 const entryLineSchema = z.strictObject({
-  index: z.int().min(0),
+  index: z.int().check(z.gte(0)),
   key: z.string(),
   leafHash: z.string(),
   entry: z.string(),

@@ -9,7 +9,10 @@ import type {
   Outcome,
   TraceStep,
 } from '../claims/decision.ts';
-import { decisionTotals } from '../claims/decision.ts';
+import { decisionTotals, FRAUD_REVIEW } from '../claims/decision.ts';
+
+export { FRAUD_REVIEW };
+
 import type { CoveragePeriod } from '../claims/records.schema.ts';
 import type { CelEnvironments } from './cel.ts';
 import { inWindow, planYearOf } from './dates.ts';
@@ -47,8 +50,6 @@ export interface RuleProgram {
 
 /** Pend reason used when an expression fails: the claim waits for a person, never pays. */
 export const ENGINE_ERROR = 'engine-error';
-/** Pend reason when the fraud score reaches the threshold. */
-export const FRAUD_REVIEW = 'fraud-review';
 
 /**
  * The variables rule expressions see. One class, every field present from the start, so all

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
-import type { z } from 'zod';
+import type * as z from '#functions/zod.ts';
 import type { AdjustmentGroup } from '../claims/decision.ts';
 import { CelEnvironments, type CompiledExpression, isProblem, mergeReads, type ParamValue } from './cel.ts';
 import { type CsvRow, CsvSyntaxError, parseCsv } from './csv.ts';
@@ -135,7 +135,12 @@ class Loader {
     return f;
   }
 
-  private schema<T>(src: YamlSource, schema: z.ZodType<T>, value: unknown, base: Path = []): T | undefined {
+  private schema<T>(
+    src: YamlSource,
+    schema: z.ZodMiniType<T>,
+    value: unknown,
+    base: Path = [],
+  ): T | undefined {
     const r = schema.safeParse(value);
     if (r.success) return r.data;
     this.issues.push(...src.zodIssues(r.error, base));

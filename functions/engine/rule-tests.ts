@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { claimSubmissionSchema } from '../claims/claim.schema.ts';
 import type { ClaimFacts, Decision } from '../claims/decision.ts';
 import {
@@ -20,11 +20,11 @@ import { YamlSource } from './yaml-source.ts';
 const accumulatorSchema = z.strictObject({
   coverageId: z.string(),
   planYear: z.string(),
-  deductibleMetCents: z.number().int().min(0).default(0),
-  outOfPocketMetCents: z.number().int().min(0).default(0),
-  paidCents: z.number().int().min(0).default(0),
-  visits: z.number().int().min(0).default(0),
-  version: z.number().int().min(0).default(1),
+  deductibleMetCents: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  outOfPocketMetCents: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  paidCents: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  visits: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  version: z._default(z.number().check(z.int(), z.gte(0)), 1),
 });
 
 const priorLineSchema = z.strictObject({
@@ -33,80 +33,81 @@ const priorLineSchema = z.strictObject({
   memberId: z.string(),
   serviceDate: z.string(),
   procedureCode: z.string(),
-  modifiers: z.array(z.string()).default([]),
-  units: z.number().int().min(1).default(1),
-  chargeCents: z.number().int().min(0).default(10_000),
-  status: z.enum(['approved', 'denied', 'pended']).default('approved'),
+  modifiers: z._default(z.array(z.string()), []),
+  units: z._default(z.number().check(z.int(), z.gte(1)), 1),
+  chargeCents: z._default(z.number().check(z.int(), z.gte(0)), 10_000),
+  status: z._default(z.enum(['approved', 'denied', 'pended']), 'approved'),
 });
 
 const recordsSchema = z.strictObject({
   /** Defaults to the claim's member id; set it to test facts gathered for someone else. */
-  memberId: z.string().optional(),
-  member: memberCoverageSchema.shape.member.nullable().default(null),
-  coverages: z.array(coveragePeriodSchema).default([]),
-  treatments: z.array(treatmentRecordSchema).default([]),
-  accumulators: z.array(accumulatorSchema).default([]),
-  priorClaimLines: z.array(priorLineSchema).default([]),
+  memberId: z.optional(z.string()),
+  member: z._default(z.nullable(memberCoverageSchema.shape.member), null),
+  coverages: z._default(z.array(coveragePeriodSchema), []),
+  treatments: z._default(z.array(treatmentRecordSchema), []),
+  accumulators: z._default(z.array(accumulatorSchema), []),
+  priorClaimLines: z._default(z.array(priorLineSchema), []),
 });
 
 const adjustmentExpect = z.strictObject({
-  group: z.string().optional(),
-  carc: z.union([z.string(), z.number()]).transform(String).optional(),
-  rarc: z.string().optional(),
-  amountCents: z.number().int().optional(),
+  group: z.optional(z.string()),
+  carc: z.optional(z.pipe(z.union([z.string(), z.number()]), z.transform(String))),
+  rarc: z.optional(z.string()),
+  amountCents: z.optional(z.number().check(z.int())),
 });
 
 const lineExpect = z.strictObject({
-  status: z.enum(['approved', 'denied', 'pended']).optional(),
-  allowedCents: z.number().int().optional(),
-  paidCents: z.number().int().optional(),
-  memberResponsibilityCents: z.number().int().optional(),
+  status: z.optional(z.enum(['approved', 'denied', 'pended'])),
+  allowedCents: z.optional(z.number().check(z.int())),
+  paidCents: z.optional(z.number().check(z.int())),
+  memberResponsibilityCents: z.optional(z.number().check(z.int())),
   /** The line's adjustments, all of them, in order; each states the fields it cares about. */
-  adjustments: z.array(adjustmentExpect).optional(),
+  adjustments: z.optional(z.array(adjustmentExpect)),
 });
 
 const expectSchema = z.strictObject({
-  outcome: z.enum(['approved', 'partially_approved', 'denied', 'pended']).optional(),
-  lines: z.array(lineExpect).optional(),
+  outcome: z.optional(z.enum(['approved', 'partially_approved', 'denied', 'pended'])),
+  lines: z.optional(z.array(lineExpect)),
   /** Claim-level reason codes, in order (CO-97, unsupported-by-records, fraud-review...). */
-  reasons: z.array(z.string()).optional(),
+  reasons: z.optional(z.array(z.string())),
   /** Names of the fraud signals raised, in any order. */
-  signals: z.array(z.string()).optional(),
+  signals: z.optional(z.array(z.string())),
   /** Rules that must fire somewhere on the claim. */
-  fired: z.array(z.string()).optional(),
+  fired: z.optional(z.array(z.string())),
   /** Rules that must not fire anywhere on the claim. */
-  notFired: z.array(z.string()).optional(),
-  accumulatorDeltas: z
-    .array(
+  notFired: z.optional(z.array(z.string())),
+  accumulatorDeltas: z.optional(
+    z.array(
       z.strictObject({
-        coverageId: z.string().optional(),
-        planYear: z.string().optional(),
-        deductibleCents: z.number().int().optional(),
-        outOfPocketCents: z.number().int().optional(),
-        paidCents: z.number().int().optional(),
-        visits: z.number().int().optional(),
+        coverageId: z.optional(z.string()),
+        planYear: z.optional(z.string()),
+        deductibleCents: z.optional(z.number().check(z.int())),
+        outOfPocketCents: z.optional(z.number().check(z.int())),
+        paidCents: z.optional(z.number().check(z.int())),
+        visits: z.optional(z.number().check(z.int())),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
 const caseSchema = z.strictObject({
-  name: z.string().min(1),
-  claim: z.record(z.string(), z.unknown()).default({}),
-  records: z.record(z.string(), z.unknown()).default({}),
+  name: z.string().check(z.minLength(1)),
+  claim: z._default(z.record(z.string(), z.unknown()), {}),
+  records: z._default(z.record(z.string(), z.unknown()), {}),
   expect: expectSchema,
 });
 
 const fileSchema = z.strictObject({
   /** Free-form: a place for YAML anchors (`&prior`) the cases reuse with merge keys. */
-  fixtures: z.unknown().optional(),
-  defaults: z
-    .strictObject({
-      claim: z.record(z.string(), z.unknown()).default({}),
-      records: z.record(z.string(), z.unknown()).default({}),
-    })
-    .default({ claim: {}, records: {} }),
-  tests: z.array(z.unknown()).min(1),
+  fixtures: z.optional(z.unknown()),
+  defaults: z._default(
+    z.strictObject({
+      claim: z._default(z.record(z.string(), z.unknown()), {}),
+      records: z._default(z.record(z.string(), z.unknown()), {}),
+    }),
+    { claim: {}, records: {} },
+  ),
+  tests: z.array(z.unknown()).check(z.minLength(1)),
 });
 
 /** One compiled test case. */

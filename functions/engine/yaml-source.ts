@@ -1,5 +1,5 @@
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, Scalar } from 'yaml';
-import type { z } from 'zod';
+import type * as z from '#functions/zod.ts';
 import type { RuleSetIssue } from './errors.ts';
 
 type Path = readonly PropertyKey[];
@@ -102,7 +102,7 @@ export class YamlSource {
   }
 
   /** Turns zod issues into located, plain-language issues. */
-  zodIssues(error: z.ZodError, base: Path = []): RuleSetIssue[] {
+  zodIssues(error: z.core.$ZodError, base: Path = []): RuleSetIssue[] {
     return error.issues.map((issue) => {
       const path = [...base, ...issue.path];
       const where = describePath(path);

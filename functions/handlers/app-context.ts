@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
 import type { ReadAudit } from '#claims/audited-read.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
-import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
+import * as z from '#functions/zod.ts';
+import { CheckpointReads } from '#store/checkpoint-reads.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
@@ -16,16 +16,16 @@ import { ReviewRepository } from '#store/reviews.repository.ts';
 
 /** Configuration, read once at cold start; a missing variable fails fast with its name. */
 const environment = z.object({
-  CLAIMS_TABLE: z.string().min(1),
-  RECORDS_TABLE: z.string().min(1),
-  JOURNAL_TABLE: z.string().min(1),
+  CLAIMS_TABLE: z.string().check(z.minLength(1)),
+  RECORDS_TABLE: z.string().check(z.minLength(1)),
+  JOURNAL_TABLE: z.string().check(z.minLength(1)),
   /** Rule files; the Lambda bundle ships them beside the handler. */
-  RULES_DIR: z
-    .string()
-    .min(1)
-    .default(fileURLToPath(new URL('../../rules', import.meta.url))),
+  RULES_DIR: z._default(
+    z.string().check(z.minLength(1)),
+    fileURLToPath(new URL('../../rules', import.meta.url)),
+  ),
   /** Set by the local server and tests; in the cloud the SDK resolves the endpoint itself. */
-  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  DYNAMODB_ENDPOINT: z.optional(z.string().check(z.url())),
 });
 
 export interface AppContext {
@@ -37,7 +37,8 @@ export interface AppContext {
   reviews: ReviewRepository;
   journal: JournalRepository;
   tree: JournalTreeRepository;
-  checkpoints: CheckpointsRepository;
+  /** Reads only: the integrator composes its own signing CheckpointsRepository. */
+  checkpoints: CheckpointReads;
   /** The journal's read side: checkpoints, entries, proofs, document history. */
   journalRead: JournalReadPort;
   /** Journals analysts' reads of claims (record.read entries). */
@@ -47,54 +48,86 @@ export interface AppContext {
   clock: () => string;
 }
 
-let context: Promise<AppContext> | undefined;
-
-/** The composition root shared by all handlers of one process: clients and repositories, once. */
-export function appContext(): Promise<AppContext> {
-  context ??= Promise.resolve().then(build);
-  return context;
+/**
+ * The composition root: each dependency is made on first use and then shared by the whole
+ * process. Handlers import only the getters they call, so a bundle carries only the
+ * repositories its route uses (a read of the journal does not bundle the review queue);
+ * the `@__PURE__` marks tell esbuild an unused getter can be dropped.
+ */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
 }
 
-export function config(): z.infer<typeof environment> {
+export const config = /* @__PURE__ */ once((): z.infer<typeof environment> => {
   const parsed = environment.safeParse(process.env);
   if (!parsed.success) {
     const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
     throw new Error(`Missing or invalid environment variables: ${names}`);
   }
   return parsed.data;
-}
+});
 
-function build(): AppContext {
+export const clock = (): string => new Date().toISOString();
+
+export const dynamo = /* @__PURE__ */ once(() => {
+  const endpoint = config().DYNAMODB_ENDPOINT;
+  return createDocumentClient(endpoint ? { endpoint } : {});
+});
+
+export const journal = /* @__PURE__ */ once(() => new JournalRepository(dynamo(), config().JOURNAL_TABLE));
+
+export const records = /* @__PURE__ */ once(
+  () => new RecordRepository(dynamo(), config().RECORDS_TABLE, journal()),
+);
+
+export const claims = /* @__PURE__ */ once(() => {
   const env = config();
-  const client = createDocumentClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
-  const journal = new JournalRepository(client, env.JOURNAL_TABLE);
-  const records = new RecordRepository(client, env.RECORDS_TABLE, journal);
-  const claims = new ClaimRepository(
-    client,
+  return new ClaimRepository(
+    dynamo(),
     { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE },
-    records,
-    journal,
+    records(),
+    journal(),
   );
-  const tree = new JournalTreeRepository(client, env.JOURNAL_TABLE, journal);
-  const checkpoints = new CheckpointsRepository(client, env.JOURNAL_TABLE, tree);
-  const reviews = new ReviewRepository(
-    client,
-    { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE },
-    journal,
-  );
-  const journalSearch = new JournalSearchRepository(client, env.JOURNAL_TABLE, journal);
-  const clock = () => new Date().toISOString();
+});
+
+export const reviews = /* @__PURE__ */ once(() => {
+  const env = config();
+  return new ReviewRepository(dynamo(), { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE }, journal());
+});
+
+export const tree = /* @__PURE__ */ once(
+  () => new JournalTreeRepository(dynamo(), config().JOURNAL_TABLE, journal()),
+);
+
+export const checkpoints = /* @__PURE__ */ once(() => new CheckpointReads(dynamo(), config().JOURNAL_TABLE));
+
+export const journalRead = /* @__PURE__ */ once(() => journalReader(journal(), tree(), checkpoints()));
+
+export const readAudit = /* @__PURE__ */ once(
+  (): ReadAudit => ({ recordRead: (key, entry) => journal().append(key, entry), clock, newKey: randomUUID }),
+);
+
+export const journalSearch = /* @__PURE__ */ once(
+  () => new JournalSearchRepository(dynamo(), config().JOURNAL_TABLE, journal()),
+);
+
+/** Everything at once, for the local stack and the benchmarks, which use every part. */
+export async function appContext(): Promise<AppContext> {
   return {
-    dynamo: client,
-    claims,
-    records,
-    reviews,
-    journal,
-    tree,
-    checkpoints,
-    journalRead: journalReader(journal, tree, checkpoints),
-    readAudit: { recordRead: (key, entry) => journal.append(key, entry), clock, newKey: randomUUID },
-    journalSearch,
+    dynamo: dynamo(),
+    claims: claims(),
+    records: records(),
+    reviews: reviews(),
+    journal: journal(),
+    tree: tree(),
+    checkpoints: checkpoints(),
+    journalRead: journalRead(),
+    readAudit: readAudit(),
+    journalSearch: journalSearch(),
     clock,
   };
 }

@@ -1,13 +1,13 @@
 import { latestCheckpoint } from '#claims/journal-queries.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 
 /**
  * GET /journal/checkpoint: the newest signed checkpoint. JSON by default; with
  * `Accept: text/plain` the signed note alone, as transparency-log tooling expects it.
  */
 export const handler = httpHandler(['provider', 'analyst', 'rules-admin'], async ({ event }) => {
-  const checkpoint = await latestCheckpoint((await appContext()).journalRead);
+  const checkpoint = await latestCheckpoint(app.journalRead());
   const accept = event.headers?.accept ?? event.headers?.Accept ?? '';
   if (accept.includes('text/plain') && !accept.includes('application/json')) {
     return {

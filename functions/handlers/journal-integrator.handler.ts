@@ -1,16 +1,18 @@
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { log } from '#http/logger.ts';
+import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { integrateAndPublish } from '#store/journal-publisher.ts';
 import { kmsEd25519Signer } from '#store/kms-signer.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 
 /** The signing key (KMS, ECC_NIST_EDWARDS25519) and the log's name, which is also the key's. */
 const environment = z.object({
-  JOURNAL_SIGNING_KEY_ID: z.string().min(1),
-  JOURNAL_ORIGIN: z.string().regex(/^[^\s+]+$/),
+  JOURNAL_SIGNING_KEY_ID: z.string().check(z.minLength(1)),
+  JOURNAL_ORIGIN: z.string().check(z.regex(/^[^\s+]+$/)),
 });
 
 let signer: ReturnType<typeof kmsEd25519Signer> | undefined;
+let checkpoints: CheckpointsRepository | undefined;
 
 /**
  * Triggered by the journal table's stream when entries are sequenced (the CDK filter passes
@@ -21,7 +23,10 @@ let signer: ReturnType<typeof kmsEd25519Signer> | undefined;
 export const handler = async (): Promise<void> => {
   const env = environment.parse(process.env);
   signer ??= kmsEd25519Signer(env.JOURNAL_ORIGIN, env.JOURNAL_SIGNING_KEY_ID);
-  const { tree, checkpoints, journalSearch } = await appContext();
+  const dynamo = app.dynamo();
+  const tree = app.tree();
+  const journalSearch = app.journalSearch();
+  checkpoints ??= new CheckpointsRepository(dynamo, app.config().JOURNAL_TABLE, tree);
   const startedAt = Date.now();
   const checkpoint = await integrateAndPublish({
     tree,

@@ -1,7 +1,7 @@
 import { inclusionProof } from '#claims/journal-queries.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { integerParameter } from '#http/parameters.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 
 /**
  * GET /journal/entries/{index}/proof?size=N: inclusion proof of an entry in the tree of N
@@ -10,5 +10,5 @@ import { appContext } from './app-context.ts';
 export const handler = httpHandler(['provider', 'analyst', 'rules-admin'], async ({ event }) => {
   const index = integerParameter(event, 'index', 'path', true) as number;
   const size = integerParameter(event, 'size', 'query', false);
-  return json(200, await inclusionProof(index, size, (await appContext()).journalRead));
+  return json(200, await inclusionProof(index, size, app.journalRead()));
 });

@@ -2,7 +2,7 @@ import { exportJournal, parseSearchQuery, searchJournal } from '#claims/journal-
 import { InvalidCursorError } from '#claims/review.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { HttpProblem } from '#http/problem.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 
 /**
  * GET /journal/search: journal entries by member, provider, claim, rule, signal or type in a
@@ -16,7 +16,7 @@ export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
     throw new HttpProblem('bad-request', 'The query parameters are invalid.', { errors: parsed.issues });
   }
   const { query } = parsed;
-  const { journalSearch } = await appContext();
+  const journalSearch = app.journalSearch();
   try {
     if (query.format === 'json') return json(200, await searchJournal(query, identity, journalSearch));
     const exported = await exportJournal(query, identity, journalSearch);

@@ -2,7 +2,7 @@ import { parseSummaryQuery, providerSummary } from '#claims/provider-summary.ts'
 import { httpHandler, json } from '#http/http-handler.ts';
 import { pathParameter } from '#http/parameters.ts';
 import { HttpProblem } from '#http/problem.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 
 /**
  * GET /providers/{npi}/summary?from=&to=: a billing provider's claims, amounts, denial and pend
@@ -11,7 +11,8 @@ import { appContext } from './app-context.ts';
  */
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
   const npi = pathParameter(event, 'npi', /^\d{10}$/);
-  const { journalSearch, clock } = await appContext();
+  const journalSearch = app.journalSearch();
+  const clock = app.clock;
   const parsed = parseSummaryQuery(
     event.queryStringParameters,
     event.multiValueQueryStringParameters,

@@ -2,12 +2,15 @@ import { reviewETag } from '#claims/review.ts';
 import { reviewDetail } from '#claims/review-detail.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { pathParameter } from '#http/parameters.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 
 /** GET /reviews/{claimId}: everything to decide a review; the read itself is journaled. */
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
   const claimId = pathParameter(event, 'claimId', /^c[0-9a-f]{31}$/);
-  const { claims, reviews, journalRead, readAudit } = await appContext();
+  const claims = app.claims();
+  const reviews = app.reviews();
+  const journalRead = app.journalRead();
+  const readAudit = app.readAudit();
   const detail = await reviewDetail(claimId, identity, {
     claims,
     reviews,

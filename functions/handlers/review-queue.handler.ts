@@ -2,7 +2,7 @@ import { InvalidCursorError } from '#claims/review.ts';
 import { listReviews, parseReviewQuery } from '#claims/review-queue.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { HttpProblem } from '#http/problem.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 
 /** GET /reviews: the fraud-review queue, highest score then oldest first, one page at a time. */
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
@@ -10,7 +10,7 @@ export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
   if ('issues' in parsed) {
     throw new HttpProblem('bad-request', 'The query parameters are invalid.', { errors: parsed.issues });
   }
-  const { reviews } = await appContext();
+  const reviews = app.reviews();
   try {
     return json(200, await listReviews(parsed.query, identity, reviews));
   } catch (error: unknown) {

@@ -1,7 +1,7 @@
 import { activationKey } from '#claims/rule-simulation.ts';
 import { loadRuleSet } from '#engine/loader.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
-import { appContext, config } from './app-context.ts';
+import * as app from './app-context.ts';
 
 // Kept apart from app-context so that only the handlers that decide claims bundle the engine
 // (YAML, CEL and the rule files' schemas); the others stay small and start fast.
@@ -10,7 +10,7 @@ let ruleSet: Promise<RuleSet> | undefined;
 
 /** The rule set this deployment decides with, loaded and compiled once, on first use. */
 export function activeRuleSet(): Promise<RuleSet> {
-  ruleSet ??= loadRuleSet(config().RULES_DIR).then(async (loaded) => {
+  ruleSet ??= loadRuleSet(app.config().RULES_DIR).then(async (loaded) => {
     await journalActivation(loaded);
     return loaded;
   });
@@ -22,7 +22,8 @@ export function activeRuleSet(): Promise<RuleSet> {
  * every decision's `ruleSetHash` points back at an entry saying what that rule set was.
  */
 async function journalActivation(ruleSet: RuleSet): Promise<void> {
-  const { journal, clock } = await appContext();
+  const journal = app.journal();
+  const clock = app.clock;
   await journal.appendOnce(activationKey(ruleSet.hash), {
     type: 'ruleset.activated',
     docId: `ruleset/${ruleSet.hash}`,

@@ -1,6 +1,6 @@
 import { activeRules } from '#claims/rule-simulation.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 import { activeRuleSet } from './rule-set-context.ts';
 
 /**
@@ -9,6 +9,7 @@ import { activeRuleSet } from './rule-set-context.ts';
  */
 export const handler = httpHandler(['rules-admin', 'analyst'], async () => {
   // activeRuleSet() journals the activation before it resolves, so the receipt exists by then.
-  const [{ journal }, ruleSet] = await Promise.all([appContext(), activeRuleSet()]);
+  const ruleSet = await activeRuleSet();
+  const journal = app.journal();
   return json(200, await activeRules(ruleSet, journal));
 });

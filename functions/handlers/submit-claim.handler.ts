@@ -4,7 +4,7 @@ import { keyedSerializer } from '#claims/keyed-serializer.ts';
 import { submitClaim } from '#claims/submit-claim.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
-import { appContext } from './app-context.ts';
+import * as app from './app-context.ts';
 import { activeRuleSet } from './rule-set-context.ts';
 
 // One queue per Lambda instance (or local process): its concurrent claims for the same member
@@ -14,8 +14,13 @@ const memberQueue = keyedSerializer();
 /** POST /claims: decide a provider's claim now; a retry of the same body returns the first decision. */
 export const handler = httpHandler(['provider'], async ({ event, identity }) => {
   const submission = parseJsonBody(event, claimSubmissionSchema);
-  const [{ claims, clock }, ruleSet] = await Promise.all([appContext(), activeRuleSet()]);
-  const result = await submitClaim(submission, identity, { claims, ruleSet, clock, serialize: memberQueue });
+  const ruleSet = await activeRuleSet();
+  const result = await submitClaim(submission, identity, {
+    claims: app.claims(),
+    ruleSet,
+    clock: app.clock,
+    serialize: memberQueue,
+  });
   return json(result.outcome === 'created' ? 201 : 200, claimView(result.claim, result.receipt, identity), {
     location: `/claims/${result.claim.id}`,
   });

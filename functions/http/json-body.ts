@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { z } from 'zod';
 import type { FieldIssue } from '#claims/errors.ts';
+import type * as z from '#functions/zod.ts';
 import { HttpProblem } from './problem.ts';
 
 /** Request bodies above 1 MB are refused before parsing. */
@@ -12,7 +12,7 @@ const jsonMediaType = /^application\/(?:fhir\+)?json\s*(?:;|$)/i;
  * The body as a validated value: 415 for a non-JSON content type, 413 above the size limit,
  * 400 for malformed JSON, 422 listing every offending field as a JSON Pointer.
  */
-export function parseJsonBody<S extends z.ZodType>(event: APIGatewayProxyEvent, schema: S): z.infer<S> {
+export function parseJsonBody<S extends z.ZodMiniType>(event: APIGatewayProxyEvent, schema: S): z.infer<S> {
   const contentType = header(event, 'content-type');
   if (contentType === undefined || !jsonMediaType.test(contentType)) {
     throw new HttpProblem('unsupported-media-type', 'Send the body as application/json.');

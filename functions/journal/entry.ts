@@ -1,5 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js';
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { bytesEqual, EncodingError, utf8Decode } from './bytes.ts';
 import { canonicalBytes } from './canonical-json.ts';
 
@@ -24,24 +24,34 @@ export type EntryType = (typeof ENTRY_TYPES)[number];
 export const journalEntrySchema = z.strictObject({
   type: z.enum(ENTRY_TYPES),
   /** The journaled document, e.g. `claim/<id>` or `member/<id>/coverage`. */
-  docId: z.string().min(1).max(512),
+  docId: z.string().check(z.minLength(1), z.maxLength(512)),
   /** The document's revision this entry creates or reads; revisions start at 1. */
-  docRevision: z.int().min(1),
+  docRevision: z.int().check(z.gte(1)),
   /** Content hash of the rule set a decision was made under. */
-  ruleSetHash: z.string().min(1).max(256).optional(),
-  actor: z.strictObject({ sub: z.string().min(1), role: z.string().min(1) }),
+  ruleSetHash: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  actor: z.strictObject({
+    sub: z.string().check(z.minLength(1)),
+    role: z.string().check(z.minLength(1)),
+  }),
   /** When it happened, an ISO 8601 instant in UTC (`Z`). */
   at: z.iso.datetime(),
   /** Any JSON object; {@link encodeEntry} rejects values that have no canonical JSON form. */
-  payload: z.preprocess(
-    (payload, ctx) => {
+  payload: z.pipe(
+    // A preprocess step (zod/mini has no z.preprocess; this is what it builds). Mini's transform
+    // context has no addIssue, so the issue is pushed as classic zod's addIssue would push it.
+    z.transform((payload: unknown, ctx) => {
       // zod's record copy silently drops an own "__proto__" key, which would journal less than
       // the caller passed; refuse it instead.
       if (typeof payload === 'object' && payload !== null && Object.hasOwn(payload, '__proto__')) {
-        ctx.addIssue({ code: 'custom', message: '"__proto__" is not allowed as a payload key' });
+        ctx.issues.push({
+          code: 'custom',
+          message: '"__proto__" is not allowed as a payload key',
+          input: payload,
+          path: [],
+        });
       }
       return payload;
-    },
+    }),
     z.record(z.string(), z.unknown()),
   ),
 });
@@ -97,7 +107,7 @@ export function leafHash(entryBytes: Uint8Array): Uint8Array {
 
 const LEAF_PREFIX = new Uint8Array([0]);
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'entry'}: ${issue.message}`)
     .join('; ');

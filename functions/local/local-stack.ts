@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
+import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { createTables } from '#store/create-tables.ts';
 import { createLocalClient, tableNamesFor } from '#store/dynamo-client.ts';
 import { seedDemo } from './demo-seed.ts';
@@ -82,7 +83,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const key = loadOrCreateJournalKey(options.stateDir, LOCAL_JOURNAL_ORIGIN);
   const integrator = startJournalIntegrator({
     tree: context.tree,
-    checkpoints: context.checkpoints,
+    checkpoints: new CheckpointsRepository(context.dynamo, names.journal, context.tree),
     signer: key.signer,
     origin: LOCAL_JOURNAL_ORIGIN,
     search: context.journalSearch,

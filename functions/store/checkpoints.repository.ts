@@ -7,36 +7,36 @@
 // (verify.ts), which shares no code with the proof builder, and checks that the state's root is
 // the one the stored nodes give. Only then does it sign.
 
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { bytesEqual, fromHex, toHex } from '#journal/bytes.ts';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { bytesEqual, toHex } from '#journal/bytes.ts';
 import { openCheckpoint, signCheckpoint } from '#journal/checkpoint.ts';
 import { rootAt } from '#journal/merkle.ts';
 import { type NoteSigner, verifierKeyString } from '#journal/note.ts';
+import { CheckpointReads, type StoredCheckpoint } from './checkpoint-reads.ts';
 import { HeadMismatchError, proveExtends } from './head-consistency.ts';
-import { CHECKPOINT_PK, checkpointKey } from './journal-keys.ts';
+import { checkpointKey } from './journal-keys.ts';
 import type { JournalTreeRepository } from './journal-tree.repository.ts';
 
-/** A signed checkpoint as stored. */
-export interface StoredCheckpoint {
-  origin: string;
-  size: number;
-  rootHash: Uint8Array;
-  /** The signed note, exactly as signed (checkpoint body, blank line, signature lines). */
-  note: string;
-}
+export type { StoredCheckpoint } from './checkpoint-reads.ts';
 
 /** The publisher refused to sign: the tree head is not shown consistent with what was signed before. */
 export class InconsistentCheckpointError extends Error {
   override name = 'InconsistentCheckpointError';
 }
 
-/** Publishes and reads the journal's signed checkpoints. */
-export class CheckpointsRepository {
+/**
+ * Signs, stores and reads the journal's checkpoints. Only the integrator signs; every other
+ * function reads through {@link CheckpointReads}, which keeps the signing and note-verifying
+ * code (and its Ed25519 library) out of their bundles.
+ */
+export class CheckpointsRepository extends CheckpointReads {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly table: string,
+    client: DynamoDBDocumentClient,
+    table: string,
     private readonly tree: JournalTreeRepository,
-  ) {}
+  ) {
+    super(client, table);
+  }
 
   /**
    * Signs and stores a checkpoint of the current integrated tree. The new tree head must be
@@ -129,39 +129,6 @@ export class CheckpointsRepository {
     }
     return stored;
   }
-
-  /** The newest stored checkpoint, or null before the first one. */
-  async latest(): Promise<StoredCheckpoint | null> {
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': CHECKPOINT_PK },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Items?.[0];
-    return item ? fromItem(item) : null;
-  }
-
-  /** The stored checkpoint of tree size `size`, or null. */
-  async bySize(size: number): Promise<StoredCheckpoint | null> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: checkpointKey(size), ConsistentRead: true }),
-    );
-    return Item ? fromItem(Item) : null;
-  }
-}
-
-function fromItem(item: Record<string, unknown>): StoredCheckpoint {
-  return {
-    origin: String(item.origin),
-    size: Number(item.size),
-    rootHash: fromHex(String(item.rootHash)),
-    note: String(item.note),
-  };
 }
 
 function message(error: unknown): string {

@@ -1,5 +1,5 @@
 import type { JournalReadPort } from '#claims/ports.ts';
-import type { CheckpointsRepository } from './checkpoints.repository.ts';
+import type { CheckpointReads } from './checkpoint-reads.ts';
 import type { JournalRepository } from './journal.repository.ts';
 import type { JournalTreeRepository } from './journal-tree.repository.ts';
 
@@ -7,7 +7,7 @@ import type { JournalTreeRepository } from './journal-tree.repository.ts';
 export function journalReader(
   journal: JournalRepository,
   tree: JournalTreeRepository,
-  checkpoints: CheckpointsRepository,
+  checkpoints: CheckpointReads,
 ): JournalReadPort {
   return {
     latestCheckpoint: () => checkpoints.latest(),

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
 import { AccumulatorConflictError } from '#claims/errors.ts';
 import {
   type ClaimStatus,
@@ -13,6 +12,7 @@ import {
   RevisionConflictError,
 } from '#claims/ports.ts';
 import { InvalidCursorError, StaleReviewError, type StoredReview } from '#claims/review.ts';
+import * as z from '#functions/zod.ts';
 import { accumulatorUpdates, type CompactLine, claimItem } from './claims.repository.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { failedConditions, isContention } from './transactions.ts';
@@ -116,11 +116,13 @@ const DEFAULT_BUDGET: QueueBudget = { maxQueries: 8, filteredPageSize: 100 };
 /** The cursor's content: which query it continues, and the last queue position returned. */
 const cursorSchema = z.strictObject({
   v: z.literal(1),
-  q: z.string().regex(/^[0-9a-f]{16}$/),
+  q: z.string().check(z.regex(/^[0-9a-f]{16}$/)),
   s: z
     .string()
-    .regex(/^\d{6}#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z#c[0-9a-f]{31}$/)
-    .max(120),
+    .check(
+      z.regex(/^\d{6}#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z#c[0-9a-f]{31}$/),
+      z.maxLength(120),
+    ),
 });
 
 interface QueryPlan {

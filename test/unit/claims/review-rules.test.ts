@@ -3,8 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimSubmission } from '../../../functions/claims/claim.schema.ts';
 import type { ClaimFacts } from '../../../functions/claims/decision.ts';
 import type { TreatmentRecord } from '../../../functions/claims/records.schema.ts';
-import { holdsOf, reviewRuleSet } from '../../../functions/claims/review-rules.ts';
+import { holdsOf } from '../../../functions/claims/review-rules.ts';
 import { loadRuleSet } from '../../../functions/engine/loader.ts';
+import { reviewRuleSet } from '../../../functions/engine/review-rule-set.ts';
 import type { RuleSet } from '../../../functions/engine/rule-set.ts';
 import { demoMembers, demoProviders, demoReviewClaim } from '../../../functions/local/demo-seed.ts';
 

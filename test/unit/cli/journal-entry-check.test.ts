@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { isCanonicalEntry } from '../../../functions/cli/journal-entry-check.ts';
 import { entryProblem } from '../../../functions/cli/journal-verifier.ts';
 import { utf8Encode } from '../../../functions/journal/bytes.ts';
