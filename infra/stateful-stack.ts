@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ApiKey } from 'aws-cdk-lib/aws-apigateway';
 import {
   ClientAttributes,
   FeaturePlan,
@@ -23,9 +24,14 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import {
+  PROVIDER_RESOURCE_SERVER,
+  PROVIDER_SCOPE_NAMES,
+  type ProviderScopeName,
+} from '../functions/http/identity.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
-import { type StageConfig, stageConfig } from './stage.ts';
+import { type ProviderClient, providerClientId, type StageConfig, stageConfig } from './stage.ts';
 
 export type TableName = (typeof tableDefinitions)[number]['logicalName'];
 
@@ -33,7 +39,20 @@ export type TableName = (typeof tableDefinitions)[number]['logicalName'];
 export const PROVIDER_SCOPES = {
   'claims.write': 'Submit and resubmit claims',
   'claims.read': 'Read the status of claims the provider submitted',
-} as const;
+} as const satisfies Record<ProviderScopeName, string>;
+
+/** What the stack creates for one configured provider system. */
+export interface ProviderClientResources {
+  config: ProviderClient;
+  /** Client-credentials app client: its id is the token's `client_id`. */
+  appClient: UserPoolClient;
+  /**
+   * The client's API Gateway key, bound to its usage plan by the stateless stack. Kept here, with
+   * the app client, so redeploying or replacing the stateless stack never changes a key a
+   * provider system has configured.
+   */
+  apiKey: ApiKey;
+}
 
 /**
  * The checkpoint bucket's fixed name: auditors are told where to read, and the publisher's
@@ -57,8 +76,8 @@ export class StatefulStack extends Stack {
   readonly operationsKey: Key;
   /** Published signed checkpoints (and, later, tiles), under Object Lock in compliance mode. */
   readonly checkpointBucket: Bucket;
-  /** The app client provider systems use with the client-credentials grant. */
-  readonly providerClient: UserPoolClient;
+  /** One client-credentials app client and API key per provider system of the stage config. */
+  readonly providerClients: ProviderClientResources[];
 
   constructor(scope: Construct, id: string, props: StackProps & { stage: string }) {
     super(scope, id, props);
@@ -245,29 +264,44 @@ export class StatefulStack extends Stack {
     const domain = this.userPool.addDomain('Domain', {
       cognitoDomain: { domainPrefix: `claimledger-${stage.name}-${this.account}` },
     });
-    const scopes = Object.entries(PROVIDER_SCOPES).map(
-      ([scopeName, scopeDescription]) => new ResourceServerScope({ scopeName, scopeDescription }),
+    const scopes = PROVIDER_SCOPE_NAMES.map(
+      (scopeName) => new ResourceServerScope({ scopeName, scopeDescription: PROVIDER_SCOPES[scopeName] }),
     );
     const resourceServer = new UserPoolResourceServer(this, 'Api', {
       userPool: this.userPool,
-      identifier: 'claimledger',
+      identifier: PROVIDER_RESOURCE_SERVER,
       scopes,
     });
-    this.providerClient = new UserPoolClient(this, 'ProviderSystemClient', {
-      userPool: this.userPool,
-      generateSecret: true,
-      writeAttributes: readOnlyProfile,
-      oAuth: {
-        flows: { clientCredentials: true },
-        scopes: scopes.map((scope) => OAuthScope.resourceServer(resourceServer, scope)),
-      },
-      accessTokenValidity: Duration.minutes(60),
+    // One app client and one API key per provider system. The stateless stack maps each client
+    // id to the system's NPIs and binds each key to the system's usage plan.
+    this.providerClients = stage.providerClients.map((config) => {
+      const id = providerClientId(config.name);
+      const appClient = new UserPoolClient(this, `ProviderClient${id}`, {
+        userPool: this.userPool,
+        userPoolClientName: `claimledger-${stage.name}-${config.name}`,
+        generateSecret: true,
+        // Refresh only (which client credentials never issues): no user can sign in through a
+        // provider system's client and receive a token with its client_id.
+        authFlows: { userSrp: false },
+        writeAttributes: readOnlyProfile,
+        oAuth: {
+          flows: { clientCredentials: true },
+          scopes: scopes.map((scope) => OAuthScope.resourceServer(resourceServer, scope)),
+        },
+        accessTokenValidity: Duration.minutes(60),
+      });
+      const apiKey = new ApiKey(this, `ProviderApiKey${id}`, {
+        apiKeyName: `claimledger-${stage.name}-${config.name}`,
+        description: `claimledger: identifies provider system ${config.name} to its usage plan (not a credential)`,
+      });
+      new CfnOutput(this, `ProviderClient${id}Id`, { value: appClient.userPoolClientId });
+      new CfnOutput(this, `ProviderClient${id}ApiKeyId`, { value: apiKey.keyId });
+      return { config, appClient, apiKey };
     });
 
     // What README's deploy steps need, without digging through the console.
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'ConsoleClientId', { value: consoleClient.userPoolClientId });
-    new CfnOutput(this, 'ProviderClientId', { value: this.providerClient.userPoolClientId });
     new CfnOutput(this, 'TokenEndpoint', { value: `${domain.baseUrl()}/oauth2/token` });
     new CfnOutput(this, 'CheckpointBucketName', { value: this.checkpointBucket.bucketName });
   }

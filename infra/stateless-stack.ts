@@ -12,9 +12,11 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  Period,
   RequestValidator,
   ResponseType,
   RestApi,
+  type StageOptions,
 } from 'aws-cdk-lib/aws-apigateway';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -38,10 +40,11 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '../functions/handlers/routes.ts';
+import { PROVIDER_CLIENTS_ENV, type ProviderScopeName, providerScope } from '../functions/http/identity.ts';
 import { PROBLEM_BASE } from '../functions/http/problem.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
-import type { StageConfig } from './stage.ts';
+import { API_STAGE_THROTTLE, providerClientId, type StageConfig } from './stage.ts';
 import { checkpointBucketName, type StatefulStack, type TableName } from './stateful-stack.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +53,19 @@ const LAMBDA_CREDENTIALS = join(root, 'functions/store/lambda-credentials.ts');
 
 /** Handler modules whose POST accepts an empty body (everything else POST/PUT must send one). */
 export const BODY_OPTIONAL_MODULES: ReadonlySet<string> = new Set(['review-assign.handler.ts']);
+
+/**
+ * The routes the `provider` role may call (the role lists of their handlers), each with the
+ * OAuth scope a provider system's token needs for it. These, and only these, are served on the
+ * provider API, where every method requires the caller's API key.
+ */
+export const PROVIDER_ROUTE_SCOPES: ReadonlyMap<string, ProviderScopeName> = new Map([
+  ['submit-claim.handler.ts', 'claims.write'],
+  ['get-claim.handler.ts', 'claims.read'],
+  ['journal-checkpoint.handler.ts', 'claims.read'],
+  ['journal-proof.handler.ts', 'claims.read'],
+  ['journal-consistency.handler.ts', 'claims.read'],
+]);
 
 /** Metric the consistency alarm watches: published by a metric filter on the publisher's logs. */
 export const CONSISTENCY_METRIC = {
@@ -85,7 +101,13 @@ interface FunctionDefaults {
 
 /** Functions and the API. Holds no data, so it can be destroyed and redeployed freely. */
 export class StatelessStack extends Stack {
+  /** People (analysts, rules admins, provider staff) with user-pool ID tokens. */
   readonly api: RestApi;
+  /**
+   * Provider systems: the provider routes only, each requiring a client-credentials access token
+   * with the route's scope and an API key, metered by one usage plan per system.
+   */
+  readonly providerApi: RestApi;
   readonly functions = new Map<RouteDefinition, NodejsFunction>();
   readonly integrator: NodejsFunction;
   readonly checkpointPublisher: NodejsFunction;
@@ -125,18 +147,7 @@ export class StatelessStack extends Stack {
       restApiName: `claimledger-${stage.name}`,
       // Access and execution logging need API Gateway's account-level CloudWatch role.
       cloudWatchRole: true,
-      deployOptions: {
-        stageName: stage.name,
-        tracingEnabled: true,
-        throttlingRateLimit: 200,
-        throttlingBurstLimit: 400,
-        accessLogDestination: new LogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
-        // Errors only, and never request or response bodies (dataTrace): no PHI in these logs.
-        loggingLevel: MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        metricsEnabled: true,
-      },
+      deployOptions: apiStageOptions(stage, accessLogs),
     });
     // API Gateway would create the execution log group itself, unencrypted and kept forever;
     // creating it first, under its fixed name, gives it the key and the retention.
@@ -182,16 +193,37 @@ export class StatelessStack extends Stack {
       schema: { type: JsonSchemaType.OBJECT },
     });
 
+    // The provider clients' ids (from the stateful stack) with their API keys and NPIs, for the
+    // functions that serve provider routes; identity.ts reads and validates it once per container.
+    const providerClientMap = this.toJsonString(
+      props.stateful.providerClients.map(({ appClient, apiKey, config }) => ({
+        clientId: appClient.userPoolClientId,
+        apiKeyId: apiKey.keyId,
+        npis: config.npis,
+      })),
+    );
+    for (const module of PROVIDER_ROUTE_SCOPES.keys()) {
+      if (!routes.some((route) => route.module === module)) {
+        throw new Error(`PROVIDER_ROUTE_SCOPES names ${module}, which serves no route`);
+      }
+    }
+
     for (const route of routes) {
-      const fn = appFunction(this, route.module, route, defaults);
+      const fn = appFunction(
+        this,
+        route.module,
+        route,
+        defaults,
+        PROVIDER_ROUTE_SCOPES.has(route.module)
+          ? { environment: { [PROVIDER_CLIENTS_ENV]: providerClientMap } }
+          : {},
+      );
       this.functions.set(route, fn);
-      const needsBody =
-        (route.method === 'POST' || route.method === 'PUT') && !BODY_OPTIONAL_MODULES.has(route.module);
       const method = this.api.root
         .resourceForPath(route.path)
         .addMethod(route.method, new LambdaIntegration(fn), {
           ...(route.authenticated ? { authorizer, authorizationType: AuthorizationType.COGNITO } : {}),
-          ...(needsBody
+          ...(needsBody(route)
             ? { requestValidator: bodyValidator, requestModels: { 'application/json': jsonObject } }
             : {}),
         });
@@ -203,6 +235,8 @@ export class StatelessStack extends Stack {
       }
       this.alarmOnFunction(fn, { throttles: true });
     }
+
+    this.providerApi = this.addProviderApi(props.stateful, defaults);
 
     // --- journal integrator ------------------------------------------------------------------
     // New sequenced entries (E# items) on the journal stream trigger one round that integrates
@@ -327,6 +361,13 @@ export class StatelessStack extends Stack {
       { comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD },
     );
     this.alarm(
+      'ProviderApi5xx',
+      this.providerApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      1,
+      'The provider API answered 5xx: no input should produce one (DESIGN.md decision 7).',
+      { comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD },
+    );
+    this.alarm(
       'DeadLetters',
       this.deadLetters.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
@@ -335,6 +376,91 @@ export class StatelessStack extends Stack {
       0,
       'A journal integration batch or a checkpoint publication failed for good and was dead-lettered.',
     );
+  }
+
+  /**
+   * The provider API: the provider routes again, on the same functions, for provider systems.
+   * API Gateway's Cognito authorizer takes either ID tokens (no scopes on the method) or access
+   * tokens (scopes on the method), never both on one method; people keep using ID tokens on the
+   * main API, and client-credentials access tokens, which carry scopes, are accepted here only.
+   * Every method requires an API key, and each system's key is in its own usage plan.
+   */
+  private addProviderApi(stateful: StatefulStack, defaults: FunctionDefaults): RestApi {
+    const { stage, userPool } = stateful;
+    const accessLogs = newLogGroup(this, 'ProviderApiAccessLogs', defaults);
+    const api = new RestApi(this, 'ProviderApi', {
+      restApiName: `claimledger-${stage.name}-providers`,
+      description: 'claimledger for provider systems: client-credentials tokens and an API key per system',
+      // The account-level CloudWatch role is the main API's (one per account and region).
+      cloudWatchRole: false,
+      deployOptions: apiStageOptions(stage, accessLogs),
+    });
+    const executionLogs = newLogGroup(this, 'ProviderApiExecutionLogs', defaults, {
+      logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${stage.name}`,
+    });
+    api.deploymentStage.node.addDependency(executionLogs);
+    const cloudWatchAccount = this.api.node.tryFindChild('Account');
+    if (cloudWatchAccount) api.deploymentStage.node.addDependency(cloudWatchAccount);
+    acknowledge(
+      api,
+      'AwsSolutions-APIG3',
+      'Callers are authenticated by Cognito (client-credentials access tokens with a scope per method) and throttled per stage (200 rps, burst 400) and per provider system (usage plans); a WAF web ACL is an account-level edge choice left to the operator.',
+    );
+    acknowledge(
+      api,
+      'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
+      'Stage caching is off by design: responses carry PHI and depend on the caller (authorizer claims), so none may be served from a shared cache.',
+    );
+    acknowledge(
+      api,
+      'HIPAA.Security-APIGWSSLEnabled',
+      'Every integration is a Lambda proxy integration: there is no HTTP backend to present a client certificate to.',
+    );
+    addProblemResponses(api, [
+      [ResponseType.INVALID_API_KEY, 'forbidden', 'Forbidden', 403],
+      [ResponseType.QUOTA_EXCEEDED, 'throttled', 'Too many requests', 429],
+    ]);
+    const authorizer = new CognitoUserPoolsAuthorizer(this, 'ProviderAuthorizer', {
+      cognitoUserPools: [userPool],
+    });
+    const bodyValidator = new RequestValidator(this, 'ProviderBodyValidator', {
+      // exactOptionalPropertyTypes disagrees with CDK's own RestApi/IRestApi typing.
+      restApi: api as unknown as IRestApi,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const jsonObject: IModel = api.addModel('JsonObject', {
+      contentType: 'application/json',
+      schema: { type: JsonSchemaType.OBJECT },
+    });
+    for (const [route, fn] of this.functions) {
+      const scope = PROVIDER_ROUTE_SCOPES.get(route.module);
+      if (scope === undefined) continue;
+      api.root.resourceForPath(route.path).addMethod(route.method, new LambdaIntegration(fn), {
+        authorizer,
+        authorizationType: AuthorizationType.COGNITO,
+        authorizationScopes: [providerScope(scope)],
+        apiKeyRequired: true,
+        ...(needsBody(route)
+          ? { requestValidator: bodyValidator, requestModels: { 'application/json': jsonObject } }
+          : {}),
+      });
+    }
+    for (const { config, apiKey } of stateful.providerClients) {
+      const plan = api.addUsagePlan(`UsagePlan${providerClientId(config.name)}`, {
+        name: `claimledger-${stage.name}-${config.name}`,
+        description: `claimledger: throttle and quota of provider system ${config.name}`,
+        throttle: config.throttle,
+        quota: {
+          limit: config.quota.limit,
+          period: config.quota.period === 'DAY' ? Period.DAY : Period.MONTH,
+        },
+        // exactOptionalPropertyTypes disagrees with CDK's own RestApi/IRestApi typing.
+        apiStages: [{ api: api as unknown as IRestApi, stage: api.deploymentStage }],
+      });
+      plan.addApiKey(apiKey);
+    }
+    return api;
   }
 
   private alarmOnFunction(fn: NodejsFunction, options: { throttles: boolean }): void {
@@ -375,6 +501,30 @@ export class StatelessStack extends Stack {
     this.alarms.push(alarm);
     return alarm;
   }
+}
+
+/** Whether API Gateway checks the route's body is a JSON object: POST/PUT, unless it may be empty. */
+function needsBody(route: RouteDefinition): boolean {
+  return (route.method === 'POST' || route.method === 'PUT') && !BODY_OPTIONAL_MODULES.has(route.module);
+}
+
+/**
+ * One stage's settings, the same for both APIs: default method throttling, X-Ray, JSON access
+ * logs without PHI, execution logs of errors only and never bodies.
+ */
+function apiStageOptions(stage: StageConfig, accessLogs: LogGroup): StageOptions {
+  return {
+    stageName: stage.name,
+    tracingEnabled: true,
+    throttlingRateLimit: API_STAGE_THROTTLE.rateLimit,
+    throttlingBurstLimit: API_STAGE_THROTTLE.burstLimit,
+    accessLogDestination: new LogGroupLogDestination(accessLogs),
+    accessLogFormat: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+    // Errors only, and never request or response bodies (dataTrace): no PHI in these logs.
+    loggingLevel: MethodLoggingLevel.ERROR,
+    dataTraceEnabled: false,
+    metricsEnabled: true,
+  };
 }
 
 // CDK's table grants, minus the stream actions (only the integrator's event source reads the
@@ -570,7 +720,7 @@ function acknowledgeFunctionFindings(
 }
 
 /** API Gateway's own refusals (no token, unknown route, throttled) answer in problem+json too. */
-function addProblemResponses(api: RestApi): void {
+function addProblemResponses(api: RestApi, extra: [ResponseType, string, string, number][] = []): void {
   const problem = (kind: string, title: string, status: number) => ({
     'application/json': JSON.stringify({
       type: `${PROBLEM_BASE}${kind}`,
@@ -587,9 +737,14 @@ function addProblemResponses(api: RestApi): void {
     [ResponseType.REQUEST_TOO_LARGE, 'payload-too-large', 'Payload too large', 413],
     [ResponseType.THROTTLED, 'throttled', 'Too many requests', 429],
     [ResponseType.DEFAULT_5XX, 'internal', 'Internal error', 500],
+    ...extra,
   ];
+  const ids = new Set<string>();
   for (const [type, kind, title, status] of responses) {
-    api.addGatewayResponse(`problem-${kind}`, {
+    // One construct per response type; a kind shared by two types names the second by its type.
+    const id = ids.has(`problem-${kind}`) ? `problem-${kind}-${type.responseType}` : `problem-${kind}`;
+    ids.add(id);
+    api.addGatewayResponse(id, {
       type,
       statusCode: String(status),
       responseHeaders: { 'Content-Type': "'application/problem+json'" },

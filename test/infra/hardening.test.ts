@@ -1,9 +1,14 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/handlers/routes.ts';
 import { StatefulStack } from '../../infra/stateful-stack.ts';
-import { ACCESS_LOG_FORMAT, BODY_OPTIONAL_MODULES } from '../../infra/stateless-stack.ts';
+import {
+  ACCESS_LOG_FORMAT,
+  BODY_OPTIONAL_MODULES,
+  PROVIDER_ROUTE_SCOPES,
+} from '../../infra/stateless-stack.ts';
 import { logicalId, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
 
 type Resources = Record<
@@ -24,6 +29,8 @@ const ALLOWED_ENVIRONMENT = new Set([
   'JOURNAL_SIGNING_KEY_ID',
   'JOURNAL_ORIGIN',
   'CHECKPOINT_BUCKET',
+  // Provider clients' ids, API key ids and NPIs (public identifiers): see provider-clients.test.ts.
+  'PROVIDER_CLIENTS',
 ]);
 /** Literal values that would be PHI or a secret: member ids, SSNs, NPIs, dates, emails, keys. */
 const PHI_LIKE = [
@@ -49,8 +56,8 @@ describe('hardening: encryption, retention, logging, alarms (dev stage)', () => 
     dev.statelessTemplate.allResourcesProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
     dev.statelessTemplate.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     const logGroups = ofType(dev.statelessTemplate, 'AWS::Logs::LogGroup');
-    // One per function, the API's access logs and its execution logs.
-    expect(logGroups).toHaveLength(routes.length + 2 + 2);
+    // One per function, and each API's (people's and provider systems') access and execution logs.
+    expect(logGroups).toHaveLength(routes.length + 2 + 2 * 2);
     for (const [id, group] of logGroups) {
       expect(group.Properties.KmsKeyId, id).toBeDefined();
       expect(group.Properties.RetentionInDays, id).toBe(180);
@@ -161,7 +168,14 @@ describe('hardening: encryption, retention, logging, alarms (dev stage)', () => 
     );
     expect(withBody.length).toBeGreaterThan(0);
     const validated = methods.filter((m) => m.RequestValidatorId !== undefined);
-    expect(validated).toHaveLength(withBody.length);
+    const onApi = (api: IConstruct) =>
+      validated.filter((m) => JSON.stringify(m.RestApiId) === JSON.stringify({ Ref: logicalId(api) }));
+    // Every such route on the people's API, and those of them the provider API serves there too.
+    expect(onApi(dev.stateless.api)).toHaveLength(withBody.length);
+    expect(onApi(dev.stateless.providerApi)).toHaveLength(
+      withBody.filter((r) => PROVIDER_ROUTE_SCOPES.has(r.module)).length,
+    );
+    expect(validated).toHaveLength(onApi(dev.stateless.api).length + onApi(dev.stateless.providerApi).length);
     for (const method of validated) {
       expect(['POST', 'PUT']).toContain(method.HttpMethod);
       expect(method.RequestModels).toEqual({ 'application/json': expect.anything() });
@@ -205,7 +219,15 @@ describe('hardening: encryption, retention, logging, alarms (dev stage)', () => 
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([topic]);
     const find = (metric: string, namespace: string) =>
       alarms.filter((a) => a.MetricName === metric && a.Namespace === namespace);
-    expect(find('5XXError', 'AWS/ApiGateway')).toHaveLength(1);
+    // One per API: the people's and the provider systems'.
+    expect(find('5XXError', 'AWS/ApiGateway').map((a) => JSON.stringify(a.Dimensions))).toEqual(
+      expect.arrayContaining(
+        ['claimledger-dev', 'claimledger-dev-providers'].map((name) =>
+          JSON.stringify([{ Name: 'ApiName', Value: name }]),
+        ),
+      ),
+    );
+    expect(find('5XXError', 'AWS/ApiGateway')).toHaveLength(2);
     // Every function's errors; throttles of all but the integrator, which is throttled by design.
     expect(find('Errors', 'AWS/Lambda')).toHaveLength(routes.length + 2);
     expect(find('Throttles', 'AWS/Lambda')).toHaveLength(routes.length + 1);

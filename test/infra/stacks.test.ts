@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HANDLER_EXPORT, routes } from '../../functions/handlers/routes.ts';
 import { buildApp } from '../../infra/app.ts';
+import { PROVIDER_ROUTE_SCOPES } from '../../infra/stateless-stack.ts';
 
 describe('CDK app', () => {
   let stateful: Template;
@@ -76,9 +77,15 @@ describe('CDK app', () => {
       const found = methods.filter((m) => m.HttpMethod === route.method);
       expect(found.length, `${route.method} ${route.path}`).toBeGreaterThan(0);
     }
-    const authTypes = methods.filter((m) => m.HttpMethod !== 'OPTIONS').map((m) => m.AuthorizationType);
+    // The people's API (ID tokens, no scopes) and the provider systems' API (access tokens with scopes).
+    const peoples = methods.filter((m) => m.AuthorizationScopes === undefined);
+    const providers = methods.filter((m) => m.AuthorizationScopes !== undefined);
+    const authTypes = peoples.filter((m) => m.HttpMethod !== 'OPTIONS').map((m) => m.AuthorizationType);
     expect(authTypes.filter((t) => t === 'COGNITO_USER_POOLS')).toHaveLength(
       routes.filter((r) => r.authenticated).length,
+    );
+    expect(providers.map((m) => m.AuthorizationType)).toEqual(
+      [...PROVIDER_ROUTE_SCOPES.keys()].map(() => 'COGNITO_USER_POOLS'),
     );
   });
 
