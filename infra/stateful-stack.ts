@@ -74,7 +74,7 @@ export class StatefulStack extends Stack {
    * alarm topic, the dead-letter queue and the published checkpoints.
    */
   readonly operationsKey: Key;
-  /** Published signed checkpoints (and, later, tiles), under Object Lock in compliance mode. */
+  /** Published signed checkpoints and hash tiles, under Object Lock in compliance mode. */
   readonly checkpointBucket: Bucket;
   /** One client-credentials app client and API key per provider system of the stage config. */
   readonly providerClients: ProviderClientResources[];

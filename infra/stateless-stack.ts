@@ -310,10 +310,11 @@ export class StatelessStack extends Stack {
     // stateful stack, so the prefix below reads the same at every synth (and in cdk-nag's ids).
     const bucketArn = `arn:${this.partition}:s3:::${checkpointBucketName(this, stage)}`;
     const publishedPrefix = `${bucketArn}/checkpoints/*`;
+    const tilesPrefix = `${bucketArn}/tile/*`;
     this.checkpointPublisher.addToRolePolicy(
       new PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [`${bucketArn}/checkpoint`, publishedPrefix],
+        resources: [`${bucketArn}/checkpoint`, publishedPrefix, tilesPrefix],
       }),
     );
     // Without ListBucket, S3 answers a GET of a missing key with 403 instead of 404, and the
@@ -328,6 +329,11 @@ export class StatelessStack extends Stack {
       this.checkpointPublisher.role!,
       `AwsSolutions-IAM5[Resource::${nagRendering(this, publishedPrefix)}]`,
       'Write-once objects checkpoints/<size>, one per published tree size: the prefix is the narrowest ARN that names them.',
+    );
+    acknowledge(
+      this.checkpointPublisher.role!,
+      `AwsSolutions-IAM5[Resource::${nagRendering(this, tilesPrefix)}]`,
+      'Write-once C2SP hash tiles tile/<level>/<index>[.p/<width>], one per tile of the published tree: the prefix is the narrowest ARN that names them (entry bundles, tile/entries, are never written).',
     );
     new Rule(this, 'PublishCheckpoints', {
       description: 'claimledger: publish the newest signed checkpoint to the checkpoint bucket',

@@ -1,8 +1,8 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from '#functions/zod.ts';
 import { log } from '#http/logger.ts';
-import { s3PublishedCheckpoints } from '#store/checkpoint-bucket.ts';
+import { s3PublishedCheckpoints, s3PublishedTiles } from '#store/checkpoint-bucket.ts';
 import {
   type CheckpointMirror,
   MirrorConsistencyError,
@@ -15,10 +15,10 @@ import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
 import { kmsEd25519VerifierKey } from '#store/kms-verifier-key.ts';
 
 const environment = z.object({
-  JOURNAL_TABLE: z.string().min(1),
-  JOURNAL_SIGNING_KEY_ID: z.string().min(1),
-  JOURNAL_ORIGIN: z.string().regex(/^[^\s+]+$/),
-  CHECKPOINT_BUCKET: z.string().min(1),
+  JOURNAL_TABLE: z.string().check(z.minLength(1)),
+  JOURNAL_SIGNING_KEY_ID: z.string().check(z.minLength(1)),
+  JOURNAL_ORIGIN: z.string().check(z.regex(/^[^\s+]+$/)),
+  CHECKPOINT_BUCKET: z.string().check(z.minLength(1)),
 });
 
 let mirror: Promise<CheckpointMirror> | undefined;
@@ -32,10 +32,12 @@ async function build(): Promise<CheckpointMirror> {
     env.JOURNAL_TABLE,
     new JournalRepository(doc, env.JOURNAL_TABLE),
   );
+  const s3 = new S3Client({});
   return {
     checkpoints: new CheckpointsRepository(doc, env.JOURNAL_TABLE, tree),
     tree,
-    published: s3PublishedCheckpoints(new S3Client({}), env.CHECKPOINT_BUCKET),
+    published: s3PublishedCheckpoints(s3, env.CHECKPOINT_BUCKET),
+    tiles: s3PublishedTiles(s3, env.CHECKPOINT_BUCKET),
     verifierKey: await kmsEd25519VerifierKey(
       env.JOURNAL_ORIGIN,
       env.JOURNAL_SIGNING_KEY_ID,
@@ -47,7 +49,8 @@ async function build(): Promise<CheckpointMirror> {
 
 /**
  * Every 5 minutes (EventBridge): publish the newest signed checkpoint to the checkpoint bucket
- * after checking it against the published one. A refusal is logged as `inconsistent-checkpoint`
+ * after checking it against the published one, preceded by the C2SP tlog-tiles it commits to
+ * (hashes only: entry bundles are not published, entries carry PHI). A refusal is logged as `inconsistent-checkpoint`
  * (a metric filter turns it into the consistency alarm) and rethrown, so the run counts as failed.
  */
 export const handler = async (): Promise<void> => {
@@ -59,7 +62,9 @@ export const handler = async (): Promise<void> => {
   try {
     const result = await mirrorLatestCheckpoint(await mirror);
     const message =
-      result.status === 'empty' ? 'no checkpoint yet' : `${result.status} at size ${result.size}`;
+      result.status === 'empty'
+        ? 'no checkpoint yet'
+        : `${result.status} at size ${result.size}, ${result.tiles} tiles written`;
     log('info', { component, message });
   } catch (error: unknown) {
     const problem = error instanceof MirrorConsistencyError ? 'inconsistent-checkpoint' : 'publish-failed';

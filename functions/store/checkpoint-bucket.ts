@@ -1,11 +1,15 @@
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   NoSuchKey,
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { bytesEqual } from '#journal/bytes.ts';
+import { tilePath } from '#journal/tiles.ts';
 import { MirrorConsistencyError, type PublishedCheckpoints } from './checkpoint-mirror.ts';
+import type { PublishedTiles } from './tile-mirror.ts';
 
 /** Key of the newest published checkpoint, as C2SP tlog-tiles names it. */
 export const CURRENT_CHECKPOINT_KEY = 'checkpoint';
@@ -14,6 +18,12 @@ export const CURRENT_CHECKPOINT_KEY = 'checkpoint';
 export const checkpointVersionKey = (size: number) => `checkpoints/${size}`;
 
 const CONTENT_TYPE = 'text/plain; charset=utf-8';
+const TILE_CONTENT_TYPE = 'application/octet-stream';
+// C2SP tlog-tiles: tile resources are immutable, so caching may be long-lived.
+const TILE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+const isStatus = (error: unknown, status: number): boolean =>
+  error instanceof S3ServiceException && error.$metadata.httpStatusCode === status;
 
 /**
  * {@link PublishedCheckpoints} in an S3 bucket (Object Lock in compliance mode, versioned).
@@ -45,7 +55,7 @@ export function s3PublishedCheckpoints(client: S3Client, bucket: string): Publis
           }),
         );
       } catch (error: unknown) {
-        if (!(error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412)) throw error;
+        if (!isStatus(error, 412)) throw error;
         // Already published (a re-run after a crash): fine if it is the same note.
         if ((await get(key)) !== note) {
           throw new MirrorConsistencyError(`a different checkpoint is already published at ${key}`);
@@ -61,6 +71,49 @@ export function s3PublishedCheckpoints(client: S3Client, bucket: string): Publis
           ContentType: CONTENT_TYPE,
         }),
       );
+    },
+  };
+}
+
+/**
+ * {@link PublishedTiles} in the checkpoint bucket, at the C2SP tlog-tiles paths
+ * (`tile/<L>/<N>[.p/<W>]`). Every tile is written with `If-None-Match: *`: its name fixes its
+ * content (a partial tile's name carries its width), so a tile is published once. Entry bundles
+ * (`tile/entries/…`) are never written: journal entries carry PHI.
+ */
+export function s3PublishedTiles(client: S3Client, bucket: string): PublishedTiles {
+  return {
+    async has(tile) {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: tilePath(tile) }));
+        return true;
+      } catch (error: unknown) {
+        if (isStatus(error, 404)) return false;
+        throw error;
+      }
+    },
+    async put(tile, bytes) {
+      const key = tilePath(tile);
+      try {
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: bytes,
+            ContentType: TILE_CONTENT_TYPE,
+            CacheControl: TILE_CACHE_CONTROL,
+            IfNoneMatch: '*',
+          }),
+        );
+      } catch (error: unknown) {
+        if (!isStatus(error, 412)) throw error;
+        // Already published (a re-run after a failure): fine if it holds the same hashes.
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const existing = await out.Body?.transformToByteArray();
+        if (!existing || !bytesEqual(existing, bytes)) {
+          throw new MirrorConsistencyError(`a different tile is already published at ${key}`);
+        }
+      }
     },
   };
 }

@@ -39,6 +39,7 @@ import {
   type StoredNode,
   TreeRangeError,
 } from '#journal/merkle.ts';
+import { type Tile, tileNodes } from '#journal/tiles.ts';
 import { batchGetAll, batchPutAll } from './batch.ts';
 import type { JournalRepository } from './journal.repository.ts';
 import { entryKey, treeNodeKey } from './journal-keys.ts';
@@ -180,6 +181,21 @@ export class JournalTreeRepository {
         return fromHex(String(node.level === 0 ? item.leafHash : item.hash));
       });
     };
+  }
+
+  /**
+   * The hashes a C2SP tlog-tiles tile holds, in order: tree level 8·`tile.level`, nodes
+   * `tile.index`·256 … + `tile.width` − 1 (entries' leaf hashes at level 0). Reads only those
+   * `tile.width` items (BatchGets of 100), so publishing tiles costs reads in proportion to the
+   * tiles published, not to the tree. The hashes are as stored: a publisher checks them against
+   * a signed root before it trusts them.
+   *
+   * @throws NodeReadError when one of the nodes is not stored (not yet complete).
+   */
+  async tileHashes(tile: Tile): Promise<Uint8Array[]> {
+    const { treeLevel, first, count } = tileNodes(tile);
+    const nodes = Array.from({ length: count }, (_, i) => ({ level: treeLevel, index: first + i }));
+    return this.nodeReader()(nodes);
   }
 
   /**

@@ -114,7 +114,7 @@ describe('least privilege, read from the synthesized template', () => {
     expect(signingKey.flatMap(actionsOf)).toEqual(['kms:GetPublicKey']);
   });
 
-  it('lets only the publisher write the checkpoint bucket, and only its checkpoint objects', () => {
+  it('lets only the publisher write the checkpoint bucket, and only its checkpoints and hash tiles', () => {
     const writers = functions.filter(({ statements }) =>
       statements.flatMap(actionsOf).some((a) => S3_WRITE.test(a)),
     );
@@ -130,5 +130,7 @@ describe('least privilege, read from the synthesized template', () => {
     );
     expect(objects).toMatch(/checkpoints-.*\/checkpoint"/);
     expect(objects).toMatch(/checkpoints-.*\/checkpoints\/\*"/);
+    expect(objects).toMatch(/checkpoints-.*\/tile\/\*"/);
+    expect(objects).not.toMatch(/entries/);
   });
 });

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bytesEqual } from '../../functions/journal/bytes.ts';
 import { signCheckpoint } from '../../functions/journal/checkpoint.ts';
 import { localEd25519Signer } from '../../functions/journal/local-signer.ts';
+import { tilePath } from '../../functions/journal/tiles.ts';
 import { type JournalKey, loadOrCreateJournalKey } from '../../functions/local/journal-key.ts';
 import {
   type CheckpointMirror,
@@ -14,6 +16,7 @@ import {
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import type { PublishedTiles } from '../../functions/store/tile-mirror.ts';
 import { testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
@@ -21,11 +24,24 @@ const ORIGIN = 'claimledger.test/mirror';
 
 const entry = testEntry;
 
-/** The bucket's behaviour, in memory: `checkpoints/<size>` is write-once, `checkpoint` is replaced. */
-function memoryBucket(): PublishedCheckpoints & { objects: Map<string, string> } {
+/**
+ * The bucket's behaviour, in memory: `checkpoints/<size>` is write-once, `checkpoint` is
+ * replaced; tiles (write-once) are kept apart in `tiles`.
+ */
+function memoryBucket(): PublishedCheckpoints &
+  PublishedTiles & { objects: Map<string, string>; tiles: Map<string, Uint8Array> } {
   const objects = new Map<string, string>();
+  const tiles = new Map<string, Uint8Array>();
   return {
     objects,
+    tiles,
+    has: async (tile) => tiles.has(tilePath(tile)),
+    async put(tile, bytes) {
+      const existing = tiles.get(tilePath(tile));
+      if (existing !== undefined && !bytesEqual(existing, bytes))
+        throw new MirrorConsistencyError('different tile');
+      tiles.set(tilePath(tile), bytes);
+    },
     current: async () => objects.get('checkpoint') ?? null,
     async putVersion(size, note) {
       const existing = objects.get(`checkpoints/${size}`);
@@ -51,6 +67,7 @@ describe('publishing checkpoints to the mirror, against DynamoDB Local', () => {
     checkpoints,
     tree,
     published: bucket,
+    tiles: bucket,
     verifierKey: key.verifierKey,
     origin: ORIGIN,
   });
@@ -88,23 +105,27 @@ describe('publishing checkpoints to the mirror, against DynamoDB Local', () => {
       status: 'published',
       size: first,
       previousSize: null,
+      tiles: 1,
     });
     const note = (await checkpoints.latest())!.note;
     expect(bucket.objects.get('checkpoint')).toBe(note);
     expect(bucket.objects.get(`checkpoints/${first}`)).toBe(note);
 
-    expect(await mirrorLatestCheckpoint(mirror())).toEqual({ status: 'unchanged', size: first });
+    expect(await mirrorLatestCheckpoint(mirror())).toEqual({ status: 'unchanged', size: first, tiles: 0 });
 
     const second = await grow(37);
     expect(await mirrorLatestCheckpoint(mirror())).toEqual({
       status: 'published',
       size: second,
       previousSize: first,
+      tiles: 1,
     });
     expect(bucket.objects.get('checkpoint')).toBe((await checkpoints.latest())!.note);
     expect([...bucket.objects.keys()].sort()).toEqual(
       ['checkpoint', `checkpoints/${first}`, `checkpoints/${second}`].sort(),
     );
+    // Both trees fit in the first level-0 tile: one partial tile per published size.
+    expect([...bucket.tiles.keys()]).toEqual([`tile/0/000.p/${first}`, `tile/0/000.p/${second}`]);
   });
 
   it('refuses a tree that does not extend the published one (a fork), publishing nothing', async () => {
@@ -119,6 +140,7 @@ describe('publishing checkpoints to the mirror, against DynamoDB Local', () => {
     await expect(mirrorLatestCheckpoint(mirror())).rejects.toThrow(/not consistent/);
     expect(bucket.objects.get('checkpoint')).toBe(forked);
     expect(bucket.objects.size).toBe(1);
+    expect(bucket.tiles.size).toBe(0);
   });
 
   it('refuses two roots for one size, and a rollback to a smaller tree', async () => {
@@ -156,5 +178,6 @@ describe('publishing checkpoints to the mirror, against DynamoDB Local', () => {
       /newest stored checkpoint does not verify/,
     );
     expect(bucket.objects.size).toBe(0);
+    expect(bucket.tiles.size).toBe(0);
   });
 });
