@@ -4,6 +4,7 @@ import { keyedSerializer } from '#claims/keyed-serializer.ts';
 import { submitClaim } from '#claims/submit-claim.ts';
 import { httpHandler, json } from '#http/http-handler.ts';
 import { parseJsonBody } from '#http/json-body.ts';
+import { log } from '#http/logger.ts';
 import * as app from './app-context.ts';
 import { activeRuleSet } from './rule-set-context.ts';
 
@@ -21,6 +22,17 @@ export const handler = httpHandler(['provider'], async ({ event, identity }) => 
     clock: app.clock,
     serialize: memberQueue,
   });
+  if (result.outcome === 'created') {
+    // The payer's headline figure: how many claims decide without a person (auto-adjudication).
+    log(
+      'info',
+      { component: 'adjudication' },
+      {
+        dimensions: { outcome: result.claim.decision.outcome },
+        values: { ClaimsDecided: { value: 1, unit: 'Count' } },
+      },
+    );
+  }
   return json(result.outcome === 'created' ? 201 : 200, claimView(result.claim, result.receipt, identity), {
     location: `/claims/${result.claim.id}`,
   });

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { Identity, Role } from '#claims/identity.ts';
 import { toProblem } from './error-mapper.ts';
 import { identityFrom } from './identity.ts';
-import { log } from './logger.ts';
+import { type LogFields, log } from './logger.ts';
 import { HttpProblem, problemResponse } from './problem.ts';
 
 export interface RouteRequest {
@@ -32,7 +32,10 @@ export function httpHandler(
   });
   handler.use({
     before: (request) => {
-      (request.internal as Record<string, unknown>).startedAt = Date.now();
+      Object.assign(request.internal as Record<string, unknown>, {
+        startedAt: Date.now(),
+        lambda: lambdaContext(request.context),
+      });
     },
     after: (request) => {
       accessLog(request.event, request.response?.statusCode ?? 200, request.internal);
@@ -43,6 +46,7 @@ export function httpHandler(
         const error = request.error as Error | undefined;
         // Name and stack only: messages of SDK or driver errors can quote request data.
         log('error', {
+          ...lambdaOf(request.internal),
           error: error?.name ?? 'unknown',
           ...(error?.stack ? { stack: stripMessage(error) } : {}),
         });
@@ -54,16 +58,50 @@ export function httpHandler(
   return (event, context) => handler(event, context);
 }
 
+let coldStart = true;
+
+/** The invocation's ids, as Powertools Logger would add them; `cold_start` is true once per process. */
+function lambdaContext(context: Context | undefined): LogFields {
+  const fields: LogFields = { cold_start: coldStart };
+  coldStart = false;
+  if (context?.awsRequestId) fields.function_request_id = context.awsRequestId;
+  const trace = process.env._X_AMZN_TRACE_ID?.match(/Root=([^;]+)/)?.[1];
+  if (trace) fields.xray_trace_id = trace;
+  return fields;
+}
+
+function lambdaOf(internal: object): LogFields {
+  return (internal as { lambda?: LogFields }).lambda ?? {};
+}
+
+/**
+ * One line per request: the access log, which is also the request's metrics (count, latency,
+ * 4xx and 5xx per route) in embedded metric format.
+ */
 function accessLog(event: APIGatewayProxyEvent, status: number, internal: object, problem?: string): void {
   const startedAt = (internal as { startedAt?: number }).startedAt ?? Date.now();
-  log(status >= 500 ? 'error' : 'info', {
-    route: event.resource,
-    method: event.httpMethod,
-    status,
-    durationMs: Date.now() - startedAt,
-    requestId: event.requestContext?.requestId,
-    ...(problem ? { problem } : {}),
-  });
+  const durationMs = Date.now() - startedAt;
+  log(
+    status >= 500 ? 'error' : 'info',
+    {
+      ...lambdaOf(internal),
+      route: event.resource,
+      method: event.httpMethod,
+      status,
+      durationMs,
+      requestId: event.requestContext?.requestId,
+      ...(problem ? { problem } : {}),
+    },
+    {
+      dimensions: { endpoint: `${event.httpMethod} ${event.resource}` },
+      values: {
+        Requests: { value: 1, unit: 'Count' },
+        ClientErrors: { value: status >= 400 && status < 500 ? 1 : 0, unit: 'Count' },
+        ServerErrors: { value: status >= 500 ? 1 : 0, unit: 'Count' },
+        Latency: { value: durationMs, unit: 'Milliseconds' },
+      },
+    },
+  );
 }
 
 /** The stack frames without the first line, which repeats the (possibly data-bearing) message. */

@@ -16,7 +16,29 @@ export interface LogFields {
   message?: string;
   /** Background work that is not a request, e.g. the journal integrator. */
   component?: string;
+  // Lambda context, named as Powertools Logger names them so dashboards and queries carry over.
+  cold_start?: boolean;
+  function_request_id?: string;
+  xray_trace_id?: string;
 }
+
+/**
+ * CloudWatch embedded metric format: a log line that also carries metric values. CloudWatch
+ * Logs extracts the metrics from it, so there is no PutMetricData call and no metrics
+ * library in the bundle (Powertools Metrics would add 15 KB to every function).
+ */
+export interface MetricLine {
+  /**
+   * An allow-list too: low-cardinality values that are never PHI. `endpoint` is the method and
+   * route template (`GET /claims/{id}`), never a path; `outcome` a decision outcome.
+   */
+  dimensions: { endpoint: string } | { outcome: string };
+  values: Partial<Record<MetricName, { value: number; unit: 'Count' | 'Milliseconds' }>>;
+}
+
+type MetricName = 'Requests' | 'ClientErrors' | 'ServerErrors' | 'Latency' | 'ClaimsDecided';
+
+export const METRIC_NAMESPACE = 'claimledger';
 
 export type LogSink = (line: string) => void;
 
@@ -29,6 +51,27 @@ export function setLogSink(next: LogSink): LogSink {
   return previous;
 }
 
-export function log(level: 'info' | 'warn' | 'error', fields: LogFields): void {
-  sink(JSON.stringify({ level, time: new Date().toISOString(), service: 'claimledger', ...fields }));
+export function log(level: 'info' | 'warn' | 'error', fields: LogFields, metrics?: MetricLine): void {
+  const line: Record<string, unknown> = {
+    level,
+    time: new Date().toISOString(),
+    service: 'claimledger',
+    ...fields,
+  };
+  if (metrics) {
+    const dimensions = { service: 'claimledger', ...metrics.dimensions };
+    Object.assign(line, dimensions);
+    for (const [name, { value }] of Object.entries(metrics.values)) line[name] = value;
+    line._aws = {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        {
+          Namespace: METRIC_NAMESPACE,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: Object.entries(metrics.values).map(([name, { unit }]) => ({ Name: name, Unit: unit })),
+        },
+      ],
+    };
+  }
+  sink(JSON.stringify(line));
 }

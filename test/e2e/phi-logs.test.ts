@@ -51,6 +51,18 @@ const LOG_FIELDS = [
   'stack',
   'message',
   'component',
+  // Lambda context (Powertools Logger's names) and the embedded-metric-format members.
+  'cold_start',
+  'function_request_id',
+  'xray_trace_id',
+  '_aws',
+  'endpoint',
+  'outcome',
+  'Requests',
+  'ClientErrors',
+  'ServerErrors',
+  'Latency',
+  'ClaimsDecided',
 ];
 
 const coverage = (birthDate: string, member: Record<string, unknown> = {}) => ({
