@@ -26,6 +26,37 @@ const isStatus = (error: unknown, status: number): boolean =>
   error instanceof S3ServiceException && error.$metadata.httpStatusCode === status;
 
 /**
+ * Writes an object that may only ever hold one content (`If-None-Match: *`). Finding it already
+ * there is a re-run after a crash and fine when the stored bytes are the same; different bytes
+ * are a published object that disagrees with the journal, which is refused.
+ */
+async function putOnce(
+  client: S3Client,
+  bucket: string,
+  object: { key: string; body: Uint8Array; contentType: string; cacheControl?: string; what: string },
+): Promise<void> {
+  try {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: object.key,
+        Body: object.body,
+        ContentType: object.contentType,
+        ...(object.cacheControl ? { CacheControl: object.cacheControl } : {}),
+        IfNoneMatch: '*',
+      }),
+    );
+  } catch (error: unknown) {
+    if (!isStatus(error, 412)) throw error;
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
+    const existing = await out.Body?.transformToByteArray();
+    if (!existing || !bytesEqual(existing, object.body)) {
+      throw new MirrorConsistencyError(`a different ${object.what} is already published at ${object.key}`);
+    }
+  }
+}
+
+/**
  * {@link PublishedCheckpoints} in an S3 bucket (Object Lock in compliance mode, versioned).
  * `checkpoints/<size>` is written with `If-None-Match: *`, so a size is published once; the SDK's
  * default request checksum satisfies Object Lock's integrity requirement on PUT.
@@ -42,26 +73,13 @@ export function s3PublishedCheckpoints(client: S3Client, bucket: string): Publis
   };
   return {
     current: () => get(CURRENT_CHECKPOINT_KEY),
-    async putVersion(size, note) {
-      const key = checkpointVersionKey(size);
-      try {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: note,
-            ContentType: CONTENT_TYPE,
-            IfNoneMatch: '*',
-          }),
-        );
-      } catch (error: unknown) {
-        if (!isStatus(error, 412)) throw error;
-        // Already published (a re-run after a crash): fine if it is the same note.
-        if ((await get(key)) !== note) {
-          throw new MirrorConsistencyError(`a different checkpoint is already published at ${key}`);
-        }
-      }
-    },
+    putVersion: (size, note) =>
+      putOnce(client, bucket, {
+        key: checkpointVersionKey(size),
+        body: new TextEncoder().encode(note),
+        contentType: CONTENT_TYPE,
+        what: 'checkpoint',
+      }),
     async putCurrent(note) {
       await client.send(
         new PutObjectCommand({
@@ -92,28 +110,13 @@ export function s3PublishedTiles(client: S3Client, bucket: string): PublishedTil
         throw error;
       }
     },
-    async put(tile, bytes) {
-      const key = tilePath(tile);
-      try {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: bytes,
-            ContentType: TILE_CONTENT_TYPE,
-            CacheControl: TILE_CACHE_CONTROL,
-            IfNoneMatch: '*',
-          }),
-        );
-      } catch (error: unknown) {
-        if (!isStatus(error, 412)) throw error;
-        // Already published (a re-run after a failure): fine if it holds the same hashes.
-        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        const existing = await out.Body?.transformToByteArray();
-        if (!existing || !bytesEqual(existing, bytes)) {
-          throw new MirrorConsistencyError(`a different tile is already published at ${key}`);
-        }
-      }
-    },
+    put: (tile, bytes) =>
+      putOnce(client, bucket, {
+        key: tilePath(tile),
+        body: bytes,
+        contentType: TILE_CONTENT_TYPE,
+        cacheControl: TILE_CACHE_CONTROL,
+        what: 'tile',
+      }),
   };
 }

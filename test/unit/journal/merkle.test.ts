@@ -36,14 +36,9 @@ import {
   refLeafHash,
   refRoot,
   unhex,
+  type VectorSet,
 } from './support.ts';
 
-interface VectorSet {
-  id: string;
-  leaves: string[];
-  roots: { treeSize: number; root: string }[];
-  nodeHashes?: { levels: string[][] };
-}
 interface Primitive {
   desc: string;
   kind: 'emptyRoot' | 'leafHash' | 'nodeHash';

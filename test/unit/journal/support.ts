@@ -106,3 +106,32 @@ export function recordingReader(store: Map<string, Uint8Array>): { read: NodeRea
   };
   return { read, calls };
 }
+
+/** Shapes of the published vector files in ../shared/data/merkle-vectors. */
+export interface VectorSet {
+  id: string;
+  leaves: string[];
+  roots: { treeSize: number; root: string }[];
+  nodeHashes?: { levels: string[][] };
+}
+export interface InclusionVector {
+  id: string;
+  desc: string;
+  treeSize: number;
+  leafIndex: number;
+  leafHash?: string;
+  leafData?: string;
+  proof: string[];
+  root: string;
+  valid: boolean;
+}
+export interface ConsistencyVector {
+  id: string;
+  desc: string;
+  size1: number;
+  size2: number;
+  root1: string;
+  root2: string;
+  proof: string[];
+  valid: boolean;
+}

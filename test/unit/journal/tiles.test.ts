@@ -26,13 +26,16 @@ import {
 import { tileNodeReader } from '../../support/tile-auditor.ts';
 import {
   buildNodeStore,
+  type ConsistencyVector,
   hex,
+  type InclusionVector,
   loadVectors,
   makeLeafHashes,
   refConsistencyProof,
   refInclusionProof,
   refRoot,
   unhex,
+  type VectorSet,
 } from './support.ts';
 
 const key = (tile: Tile) => `${tile.level}/${tile.index}/${tile.width}`;
@@ -297,30 +300,6 @@ describe('proofs from tiles alone', () => {
   }, 30_000);
 
   describe('the published vectors', () => {
-    interface VectorSet {
-      id: string;
-      leaves: string[];
-      roots: { treeSize: number; root: string }[];
-    }
-    interface InclusionVector {
-      id: string;
-      treeSize: number;
-      leafIndex: number;
-      leafHash?: string;
-      leafData?: string;
-      proof: string[];
-      root: string;
-      valid: boolean;
-    }
-    interface ConsistencyVector {
-      id: string;
-      size1: number;
-      size2: number;
-      root1: string;
-      root2: string;
-      proof: string[];
-      valid: boolean;
-    }
     const { vectorSets } = loadVectors<{ vectorSets: VectorSet[] }>('leaves-and-roots.json');
     const inclusion = loadVectors<{ vectors: InclusionVector[] }>('inclusion-proofs.json').vectors;
     const consistency = loadVectors<{ vectors: ConsistencyVector[] }>('consistency-proofs.json').vectors;

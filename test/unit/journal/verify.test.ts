@@ -10,36 +10,18 @@ import {
 } from '../../../functions/journal/verify.ts';
 import {
   buildNodeStore,
+  type ConsistencyVector,
   flipBit,
   hex,
+  type InclusionVector,
   loadVectors,
   makeLeafHashes,
   recordingReader,
   refRoot,
   unhex,
+  type VectorSet,
 } from './support.ts';
 
-interface InclusionVector {
-  id: string;
-  desc: string;
-  treeSize: number;
-  leafIndex: number;
-  leafHash?: string;
-  leafData?: string;
-  proof: string[];
-  root: string;
-  valid: boolean;
-}
-interface ConsistencyVector {
-  id: string;
-  desc: string;
-  size1: number;
-  size2: number;
-  root1: string;
-  root2: string;
-  proof: string[];
-  valid: boolean;
-}
 interface SubtreeInclusionVector {
   id: string;
   start: number;
@@ -59,9 +41,6 @@ interface SubtreeConsistencyVector {
   root2: string;
   proof: string[];
   valid: boolean;
-}
-interface VectorSet {
-  leaves: string[];
 }
 
 const inclusionVectors = loadVectors<{ vectors: InclusionVector[] }>('inclusion-proofs.json').vectors;
