@@ -26,25 +26,31 @@ import {
   resolveOrigin,
   UsageError,
 } from './journal-config.ts';
+import { ExportFormatError, readExportEntries, scanExport, writeExport } from './journal-export.ts';
 import {
-  ExportFormatError,
-  readExportCheckpoints,
-  readExportEntries,
-  writeExport,
-} from './journal-export.ts';
+  type ExportTrailer,
+  RE_EXPORT_HINT,
+  type TrailerScan,
+  trailerProblems,
+  trailerShapeProblem,
+} from './journal-export-trailer.ts';
 import { formatCount, ProgressBar, type ProgressStream } from './journal-progress.ts';
 import { JournalVerifier, leafHashHex, type StoredTreeState, type VerifyReport } from './journal-verifier.ts';
 
 export const journalUsage = `Usage: claimledger journal <command> [options]
 
 Commands:
-  verify [--from-export FILE]
+  verify [--from-export FILE [--legacy-export]]
       Recompute the Merkle tree from every stored entry (or from an export file) and check
       each entry, the stored tree nodes and every signed checkpoint against it. Reports the
-      first bad entry and what is wrong with it.
+      first bad entry and what is wrong with it. An export must end with its trailer line,
+      which must match it; --legacy-export accepts an export made before trailers existed
+      (without one), with a warning: truncating such an export cannot be detected.
   export [--out FILE]
       Write the journal as JSON Lines: one {index, key, leafHash, entry} line per entry,
-      then one {checkpoint} line per signed checkpoint. To stdout when FILE is - or absent.
+      then one {checkpoint} line per signed checkpoint, then a {trailer} line with the
+      counts, the last checkpoint and a SHA-256 of the lines before it. To stdout when FILE
+      is - or absent.
   prove <index> [--size N] [--json]
       Inclusion proof of entry <index> in the latest signed checkpoint (or in the tree of
       size N), verified before it is printed.
@@ -80,6 +86,7 @@ const OPTIONS = {
   'journal-table': { type: 'string' },
   'state-dir': { type: 'string' },
   'from-export': { type: 'string' },
+  'legacy-export': { type: 'boolean' },
   out: { type: 'string' },
   size: { type: 'string' },
   json: { type: 'boolean' },
@@ -98,7 +105,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  verify: { options: [...COMMON, 'from-export'], positionals: [], run: verify },
+  verify: { options: [...COMMON, 'from-export', 'legacy-export'], positionals: [], run: verify },
   export: { options: [...COMMON, 'out'], positionals: [], run: exportJournal },
   prove: { options: [...COMMON, 'size', 'json'], positionals: ['index'], run: prove },
   consistency: { options: [...COMMON, 'json', 'update'], positionals: ['checkpoint-file'], run: consistency },
@@ -185,6 +192,7 @@ async function verify(context: Context): Promise<number> {
   const origin = resolveOrigin(values.origin, context.local, key);
   const file = values['from-export'];
   if (file !== undefined) return verifyExport(context, file, key, origin);
+  if (values['legacy-export']) throw new UsageError('--legacy-export applies only with --from-export');
 
   const connection = context.connection;
   const storage = storageFor(connection);
@@ -263,15 +271,26 @@ async function verifyExport(
   const { io } = context;
   await requireReadableFile(file, '--from-export');
   const started = performance.now();
-  const { checkpoints } = await readExportCheckpoints(file);
+  const { checkpoints, trailer: scan } = await scanExport(file);
+  const legacy = scan.trailer === undefined && context.values['legacy-export'] === true;
   const verifier = new JournalVerifier({ key, origin, checkpoints });
+  // Trailer findings first: when the export is cut short, that is the news, and what the
+  // entries and checkpoints then say follows from it.
+  if (legacy) {
+    io.stderr.write(
+      `warning: ${file} has no trailer line (an export made before trailers?); verifying it anyway as --legacy-export asks, but truncation cannot be detected: an export cut at a line boundary looks like a shorter, valid journal. ${RE_EXPORT_HINT} to check it is complete\n`,
+    );
+  }
+  const trailerFindings = legacy ? [] : trailerProblems(scan);
+  for (const message of trailerFindings) verifier.addProblem({ kind: 'format', message });
   if (checkpoints.length === 0) {
     verifier.addProblem({
       kind: 'format',
       message: 'the export has no checkpoint lines: it is truncated or not a journal export',
     });
   }
-  const progress = new ProgressBar(io.stderr, 'verify', verifier.expectedEntries);
+  const claimed = trailerEntries(scan);
+  const progress = new ProgressBar(io.stderr, 'verify', Math.max(verifier.expectedEntries, claimed ?? 0));
   try {
     for await (const batch of readExportEntries(file)) {
       verifier.addEntries(batch);
@@ -280,7 +299,7 @@ async function verifyExport(
   } catch (error: unknown) {
     if (!(error instanceof ExportFormatError)) throw error;
     io.stdout.write(
-      `✗ export ${file}: ${error.message}\n  nothing in it can be trusted; export the journal again\n`,
+      `✗ export ${file}: ${error.message}\n  nothing in it can be trusted; ${RE_EXPORT_HINT}\n`,
     );
     return 1;
   } finally {
@@ -291,14 +310,34 @@ async function verifyExport(
     source: `export ${file}`,
     key,
     elapsedMs: performance.now() - started,
+    trailer: legacy
+      ? 'none (--legacy-export): the export may be truncated, which cannot be detected'
+      : trailerFindings.length > 0
+        ? undefined
+        : `line ${scan.trailer?.line}: ${formatCount(scan.entries)} entries, ${formatCount(scan.checkpoints)} checkpoints and the SHA-256 of the lines before it match`,
   });
   return report.ok ? 0 : 1;
+}
+
+/** The entry count a well-formed trailer states, if the scan found one. */
+function trailerEntries(scan: TrailerScan): number | undefined {
+  const value = scan.trailer?.value;
+  return value !== undefined && trailerShapeProblem(value) === null
+    ? (value as ExportTrailer).entries
+    : undefined;
 }
 
 function printVerifyReport(
   out: JournalIo['stdout'],
   report: VerifyReport,
-  context: { source: string; key: NoteVerifierKey; elapsedMs: number; detail?: string },
+  context: {
+    source: string;
+    key: NoteVerifierKey;
+    elapsedMs: number;
+    detail?: string;
+    /** An export's trailer: what it confirmed, when it did (or why there is none). */
+    trailer?: string | undefined;
+  },
 ): void {
   const lines: string[] = [];
   if (report.ok) {
@@ -327,6 +366,7 @@ function printVerifyReport(
           `  unsigned     ${formatCount(report.unsigned)} entries after the latest checkpoint (checked, not yet signed)`,
         ]
       : []),
+    ...(context.trailer !== undefined ? [`  trailer      ${context.trailer}`] : []),
     `  root         ${toBase64(report.root)} (size ${formatCount(report.size)}${report.size < report.entries ? ', as far as the tree could be recomputed' : ''})`,
     `  throughput   ${formatCount(report.entries / Math.max(seconds, 1e-9))} entries/s, ${(report.bytes / 1e6 / Math.max(seconds, 1e-9)).toFixed(1)} MB/s (${formatBytes(report.bytes)} in ${seconds.toFixed(2)} s)`,
   );

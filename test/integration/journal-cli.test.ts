@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,6 +305,66 @@ describe('journal prove and consistency against DynamoDB Local', () => {
       expect(stderr).toMatch(
         /^claimledger journal consistency: checkpoint file: cannot read .*missing\.checkpoint: no such file\n$/,
       );
+    });
+  });
+
+  describe('export and verify --from-export', () => {
+    it('verifies a whole export, and refuses one cut right after a checkpoint line', async () => {
+      const file = join(work, 'journal.jsonl');
+      const exported = await run('export', '--out', file);
+      expect(exported.code).toBe(0);
+      expect(exported.stderr).toContain('exported 150 entries and 2 checkpoints');
+      const text = readFileSync(file, 'utf8');
+      const lines = text.slice(0, -1).split('\n');
+      expect(lines).toHaveLength(150 + 2 + 1);
+      expect(JSON.parse(lines.at(-1)!)).toEqual({
+        trailer: 'claimledger-journal-export/1',
+        entries: 150,
+        checkpoints: 2,
+        lastCheckpoint: { size: 150, rootHash: toHex(checkpoint150.rootHash) },
+        sha256: createHash('sha256')
+          .update(text.slice(0, text.length - lines.at(-1)!.length - 1))
+          .digest('hex'),
+      });
+
+      const whole = await run('verify', '--from-export', file);
+      expect(whole.code).toBe(0);
+      expect(whole.stdout).toContain(`✓ verified export ${file}`);
+      expect(whole.stdout).toContain(
+        '  trailer      line 153: 150 entries, 2 checkpoints and the SHA-256 of the lines before it match',
+      );
+
+      // Line 151 is the checkpoint of size 100: what is left is a valid journal of 150 entries
+      // with one checkpoint, and only the missing trailer tells.
+      expect(Object.keys(JSON.parse(lines[150]!) as object)).toEqual(['checkpoint']);
+      const cut = fileWith('cut-after-checkpoint.jsonl', `${lines.slice(0, 151).join('\n')}\n`);
+      const truncated = await run('verify', '--from-export', cut);
+      expect(truncated.code).toBe(1);
+      expect(truncated.stderr).toBe('');
+      expect(truncated.stdout).toMatch(
+        /^✗ export .*cut-after-checkpoint\.jsonl: verification FAILED \(1 problem\)\n/,
+      );
+      expect(truncated.stdout).toContain(
+        '  - export is truncated or incomplete: no trailer line (it ends after line 151, a checkpoint line)',
+      );
+      expect(truncated.stdout).toContain('Export the journal again (claimledger journal export --out FILE)');
+
+      // Cut the same way with the old trailer put back: the counts and the digest tell.
+      const stale = fileWith(
+        'stale-trailer.jsonl',
+        `${[...lines.slice(0, 151), lines.at(-1)!].join('\n')}\n`,
+      );
+      const mismatch = await run('verify', '--from-export', stale);
+      expect(mismatch.code).toBe(1);
+      expect(mismatch.stdout).toContain(
+        'export is truncated or altered: the trailer (line 152) says 150 entries and 2 checkpoints, the export holds 150 entry lines and 1 checkpoint line before it (checkpoint lines are missing)',
+      );
+      expect(mismatch.stdout).toContain('the SHA-256 of lines 1–151 is');
+
+      // An export made before trailers verifies only when asked, with a warning.
+      const legacy = await run('verify', '--from-export', cut, '--legacy-export');
+      expect(legacy.code).toBe(0);
+      expect(legacy.stderr).toContain('truncation cannot be detected');
     });
   });
 

@@ -340,7 +340,8 @@ describe('journal verify detects tampering with the stored journal', () => {
     expect(exported.code).toBe(0);
     expect(exported.stderr).toContain('exported 305 entries and 3 checkpoints');
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    expect(lines).toHaveLength(SIZE + CHECKPOINTS.length);
+    // Every entry and checkpoint, then the trailer that makes a cut export detectable.
+    expect(lines).toHaveLength(SIZE + CHECKPOINTS.length + 1);
     const first = await item(entryKey(0));
     expect(JSON.parse(lines[0]!)).toEqual({
       index: 0,
@@ -348,7 +349,12 @@ describe('journal verify detects tampering with the stored journal', () => {
       leafHash: hexLeaf(String(first.entry)),
       entry: first.entry,
     });
-    expect(Object.keys(JSON.parse(lines.at(-1)!) as object)).toEqual(['checkpoint']);
+    expect(Object.keys(JSON.parse(lines.at(-2)!) as object)).toEqual(['checkpoint']);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({
+      trailer: 'claimledger-journal-export/1',
+      entries: SIZE,
+      checkpoints: CHECKPOINTS.length,
+    });
 
     // Offline: a bogus endpoint proves the export is all it reads.
     const stdout = new Collector();

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ExportFormatError,
-  readExportCheckpoints,
   readExportEntries,
   readLines,
+  scanExport,
 } from '../../../functions/cli/journal-export.ts';
 
 describe('journal export files', () => {
@@ -20,6 +20,13 @@ describe('journal export files', () => {
   const entryLine = (index: number) =>
     JSON.stringify({ index, key: `k${index}`, leafHash: 'ab', entry: '{}' });
   const checkpointLine = JSON.stringify({ checkpoint: 'origin\n1\nroot\n\n— sig\n' });
+  const trailerLine = JSON.stringify({
+    trailer: 'claimledger-journal-export/1',
+    entries: 1,
+    checkpoints: 1,
+    lastCheckpoint: null,
+    sha256: '0'.repeat(64),
+  });
 
   async function entries(path: string) {
     const all = [];
@@ -48,15 +55,20 @@ describe('journal export files', () => {
   });
 
   it('reads entries in batches with their line numbers, and checkpoints in a first pass', async () => {
-    const path = file(`${[entryLine(0), entryLine(1), entryLine(2), checkpointLine].join('\n')}\n`);
+    const path = file(
+      `${[entryLine(0), entryLine(1), entryLine(2), checkpointLine, trailerLine].join('\n')}\n`,
+    );
     expect((await entries(path)).map((e) => [e.index, e.line])).toEqual([
       [0, 1],
       [1, 2],
       [2, 3],
     ]);
-    expect((await readExportCheckpoints(path)).checkpoints).toEqual([
+    const scan = await scanExport(path);
+    expect(scan.checkpoints).toEqual([
       { note: 'origin\n1\nroot\n\n— sig\n', source: 'checkpoint on line 4' },
     ]);
+    expect(scan.trailer).toMatchObject({ lines: 5, entries: 3, checkpoints: 1, afterTrailer: 0 });
+    expect(scan.trailer.trailer?.line).toBe(5);
   });
 
   it.each([
@@ -77,6 +89,16 @@ describe('journal export files', () => {
       'an entry after the checkpoints',
       `${checkpointLine}\n${entryLine(0)}\n`,
       'line 2: an entry after the checkpoints (line 1)',
+    ],
+    [
+      'a line after the trailer',
+      `${entryLine(0)}\n${trailerLine}\n${checkpointLine}\n`,
+      'line 3: a line after the trailer (line 2): an export ends with its trailer',
+    ],
+    [
+      'a trailer of another shape',
+      `${entryLine(0)}\n${JSON.stringify({ trailer: 'claimledger-journal-export/1', entries: '1' })}\n`,
+      'line 2: a trailer line that is not {trailer, entries, checkpoints, lastCheckpoint, sha256} (entries: ',
     ],
   ])('rejects %s with its line number', async (_what, text, message) => {
     const error = await entries(file(text)).catch((e: unknown) => e);
