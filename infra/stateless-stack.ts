@@ -39,6 +39,8 @@ import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { ruleSetHash } from '../functions/engine/hash.ts';
+import { readRuleSetFiles } from '../functions/engine/loader.ts';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '../functions/handlers/routes.ts';
 import { PROVIDER_CLIENTS_ENV, type ProviderScopeName, providerScope } from '../functions/http/identity.ts';
 import { PROBLEM_BASE } from '../functions/http/problem.ts';
@@ -94,6 +96,8 @@ interface FunctionDefaults {
   tables: Record<TableName, Table>;
   /** The checked rule set, copied beside handlers that decide claims. */
   rulesDir: string;
+  /** Its content hash, pinned in those functions' environment. */
+  ruleSetHash: string;
   stage: StageConfig;
   /** Encrypts the function's log group. */
   logKey: IKey;
@@ -126,7 +130,15 @@ export class StatelessStack extends Stack {
     // still uses, so a table or key is never removed from under a deployed function.
     this.node.setContext('@aws-cdk/core:defaultCrossStackReferences', 'strong');
     const { tables, userPool, journalSigningKey, operationsKey, stage } = props.stateful;
-    const defaults: FunctionDefaults = { tables, rulesDir: props.rulesDir, stage, logKey: operationsKey };
+    const defaults: FunctionDefaults = {
+      tables,
+      rulesDir: props.rulesDir,
+      // Pinned at synth: a function refuses to decide with any other rule set, and a rule change
+      // shows in `cdk diff` as this variable changing.
+      ruleSetHash: ruleSetHash(readRuleSetFiles(props.rulesDir)),
+      stage,
+      logKey: operationsKey,
+    };
     const journalOrigin = `claimledger.dev/${stage.name}/journal`;
 
     this.alarmTopic = new Topic(this, 'Alarms', {
@@ -636,6 +648,7 @@ function appFunction(
       RECORDS_TABLE: tables.records.tableName,
       JOURNAL_TABLE: tables.journal.tableName,
       RULES_DIR: '/var/task/rules',
+      ...(route.rules ? { RULE_SET_HASH: defaults.ruleSetHash } : {}),
       ...options.environment,
     },
     bundling: {

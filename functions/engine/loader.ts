@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import type * as z from '#functions/zod.ts';
@@ -782,9 +783,12 @@ export function loadRuleSetFromFiles(files: readonly RuleSetFile[], options: Loa
   return ruleSet;
 }
 
-/** Files under `dir` that belong to a rule set: everything except tests, docs and dotfiles. */
-export async function readRuleSetFiles(dir: string): Promise<RuleSetFile[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+/**
+ * Files under `dir` that belong to a rule set: everything except tests, docs and dotfiles.
+ * Synchronous: it runs once at cold start, and at synth time, where the stack pins the hash.
+ */
+export function readRuleSetFiles(dir: string): RuleSetFile[] {
+  const entries = readdirSync(dir, { recursive: true, withFileTypes: true });
   const files: RuleSetFile[] = [];
   for (const entry of entries) {
     if (!entry.isFile()) continue;
@@ -797,7 +801,7 @@ export async function readRuleSetFiles(dir: string): Promise<RuleSetFile[]> {
     ) {
       continue;
     }
-    files.push({ path: rel, content: await readFile(full, 'utf8') });
+    files.push({ path: rel, content: readFileSync(full, 'utf8') });
   }
   return files;
 }
@@ -823,5 +827,5 @@ export async function readRuleTestFiles(dir: string): Promise<RuleSetFile[]> {
  * any evaluation; the returned RuleSet does no I/O.
  */
 export async function loadRuleSet(dir: string, options: LoadOptions = {}): Promise<RuleSet> {
-  return loadRuleSetFromFiles(await readRuleSetFiles(dir), options);
+  return loadRuleSetFromFiles(readRuleSetFiles(dir), options);
 }

@@ -24,6 +24,11 @@ const environment = z.object({
     z.string().check(z.minLength(1)),
     fileURLToPath(new URL('../../rules', import.meta.url)),
   ),
+  /**
+   * The content hash of the rule set this function was deployed with (set by the stack on the
+   * functions that decide claims; unset locally, where rule files are edited freely).
+   */
+  RULE_SET_HASH: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
   /** Set by the local server and tests; in the cloud the SDK resolves the endpoint itself. */
   DYNAMODB_ENDPOINT: z.optional(z.string().check(z.url())),
 });

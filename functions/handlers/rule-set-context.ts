@@ -1,6 +1,7 @@
 import { activationKey } from '#claims/rule-simulation.ts';
 import { loadRuleSet } from '#engine/loader.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
+import { log } from '#http/logger.ts';
 import * as app from './app-context.ts';
 
 // Kept apart from app-context so that only the handlers that decide claims bundle the engine
@@ -8,13 +9,35 @@ import * as app from './app-context.ts';
 
 let ruleSet: Promise<RuleSet> | undefined;
 
-/** The rule set this deployment decides with, loaded and compiled once, on first use. */
+/** The shipped rule files are not the ones the deployment pinned: nothing may be decided. */
+export class RuleSetPinError extends Error {
+  override name = 'RuleSetPinError';
+}
+
+/**
+ * The rule set this deployment decides with, loaded and compiled once, on first use. A failure
+ * to journal its activation (a throttled write) is retried by the next request; a rule set
+ * that is not the pinned one never decides anything in this process.
+ */
 export function activeRuleSet(): Promise<RuleSet> {
-  ruleSet ??= loadRuleSet(app.config().RULES_DIR).then(async (loaded) => {
-    await journalActivation(loaded);
-    return loaded;
-  });
+  ruleSet ??= loadRuleSet(app.config().RULES_DIR)
+    .then(async (loaded) => {
+      checkPinned(loaded.hash, app.config().RULE_SET_HASH);
+      await journalActivation(loaded);
+      return loaded;
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof RuleSetPinError)) ruleSet = undefined;
+      throw error;
+    });
   return ruleSet;
+}
+
+function checkPinned(hash: string, pinned: string | undefined): void {
+  if (pinned === undefined || pinned === hash) return;
+  const message = `the rule files beside this function hash to ${hash}, the deployment pinned ${pinned}: refusing to decide`;
+  log('error', { component: 'rules', message });
+  throw new RuleSetPinError(message);
 }
 
 /**

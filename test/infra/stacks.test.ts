@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ruleSetHash } from '../../functions/engine/hash.ts';
+import { readRuleSetFiles } from '../../functions/engine/loader.ts';
 import { HANDLER_EXPORT, routes } from '../../functions/handlers/routes.ts';
 import { buildApp } from '../../infra/app.ts';
 import { PROVIDER_ROUTE_SCOPES } from '../../infra/stateless-stack.ts';
@@ -40,6 +43,19 @@ describe('CDK app', () => {
     });
     expect(Object.keys(functions)).toHaveLength(routes.length + 2);
     expect(Object.keys(stateless.findResources('AWS::Lambda::Function'))).toHaveLength(routes.length + 2);
+  });
+
+  it('pins the shipped rule set by its content hash on exactly the functions that decide with it', () => {
+    const pinned = Object.values(
+      stateless.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { RULE_SET_HASH: Match.anyValue() } } },
+      }),
+    ).map(
+      (fn) => (fn.Properties as { Environment: { Variables: Record<string, string> } }).Environment.Variables,
+    );
+    expect(pinned).toHaveLength(routes.filter((route) => route.rules).length);
+    const hash = ruleSetHash(readRuleSetFiles(join(import.meta.dirname, '../../rules')));
+    for (const variables of pinned) expect(variables.RULE_SET_HASH).toBe(hash);
   });
 
   it('signs checkpoints with a retained Ed25519 KMS key that only the integrator may use', () => {

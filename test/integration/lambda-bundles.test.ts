@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRuleSet } from '../../functions/engine/loader.ts';
@@ -23,7 +24,15 @@ interface Bundle {
   name: string;
   dir: string;
   bytes: number;
+  /** The function's environment in the template (values that are CloudFormation references left out). */
+  environment: Record<string, string>;
 }
+
+const provider = {
+  sub: 'clinic-1',
+  'cognito:groups': 'provider',
+  'custom:npi': demoProviders.familyClinic.npi,
+};
 
 let outdir: string;
 let bundles: Map<string, Bundle>;
@@ -40,7 +49,14 @@ beforeAll(() => {
   rulesDir = rulesDirOf(app);
   const assembly = app.synth();
   const template = assembly.getStackByName(stateless.stackName).template as {
-    Resources: Record<string, { Type: string; Metadata?: Record<string, unknown> }>;
+    Resources: Record<
+      string,
+      {
+        Type: string;
+        Metadata?: Record<string, unknown>;
+        Properties?: { Environment?: { Variables?: Record<string, unknown> } };
+      }
+    >;
   };
   bundles = new Map();
   for (const resource of Object.values(template.Resources)) {
@@ -48,7 +64,12 @@ beforeAll(() => {
     if (resource.Type !== 'AWS::Lambda::Function' || typeof assetPath !== 'string') continue;
     const name = String(resource.Metadata?.['aws:cdk:path']).split('/').at(-2)?.replace(/^fn-/, '') ?? '';
     const dir = join(assembly.directory, assetPath);
-    bundles.set(name, { name, dir, bytes: statSync(join(dir, 'index.mjs')).size });
+    const variables = Object.entries(resource.Properties?.Environment?.Variables ?? {});
+    const environment = Object.fromEntries(variables.filter(([, v]) => typeof v === 'string')) as Record<
+      string,
+      string
+    >;
+    bundles.set(name, { name, dir, bytes: statSync(join(dir, 'index.mjs')).size, environment });
   }
 }, 180_000);
 
@@ -86,11 +107,6 @@ describe('Lambda bundles', () => {
       return bundle.dir;
     };
     const analyst = { sub: 'analyst-1', 'cognito:groups': 'analyst' };
-    const provider = {
-      sub: 'clinic-1',
-      'cognito:groups': 'provider',
-      'custom:npi': demoProviders.familyClinic.npi,
-    };
     const calls = [
       {
         module: join(dir('put-coverage'), 'index.mjs'),
@@ -110,6 +126,8 @@ describe('Lambda bundles', () => {
       RECORDS_TABLE: names.records,
       JOURNAL_TABLE: names.journal,
       RULES_DIR: join(dir('submit-claim'), 'rules'),
+      // The hash the stack pinned at synth, as deployed.
+      RULE_SET_HASH: pinnedHash(),
     });
     expect(coverage?.statusCode).toBe(201);
     expect(submitted?.statusCode).toBe(201);
@@ -141,7 +159,42 @@ describe('Lambda bundles', () => {
     expect(read?.statusCode).toBe(200);
     expect(JSON.parse(read?.body ?? '{}')).toMatchObject({ id: claim.id, decision: claim.decision });
   }, 60_000);
+
+  it('refuses to decide with rule files that are not the ones the stack pinned, and writes nothing', async () => {
+    const { endpoint, names, doc } = await freshTables();
+    const submit = bundles.get('submit-claim');
+    if (!submit) throw new Error('no submit-claim bundle');
+    const wrongPin = 'f'.repeat(64);
+    const { results, stdout } = runInLambdaLikeProcessWithOutput(
+      [
+        {
+          module: join(submit.dir, 'index.mjs'),
+          event: apiEvent('POST', '/claims', provider, { body: demoClaim }),
+        },
+      ],
+      {
+        AWS_ENDPOINT_URL: endpoint,
+        CLAIMS_TABLE: names.claims,
+        RECORDS_TABLE: names.records,
+        JOURNAL_TABLE: names.journal,
+        RULES_DIR: join(submit.dir, 'rules'),
+        RULE_SET_HASH: wrongPin,
+      },
+    );
+    expect(results[0]?.statusCode).toBe(500);
+    expect(stdout).toContain(`the deployment pinned ${wrongPin}: refusing to decide`);
+    for (const table of [names.claims, names.journal]) {
+      const { Count } = await doc.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+      expect(Count, table).toBe(0);
+    }
+  }, 60_000);
 });
+
+function pinnedHash(): string {
+  const hash = bundles.get('submit-claim')?.environment.RULE_SET_HASH;
+  if (!hash) throw new Error('submit-claim has no RULE_SET_HASH in the template');
+  return hash;
+}
 
 function apiEvent(
   httpMethod: string,
@@ -178,6 +231,13 @@ function runInLambdaLikeProcess(
   calls: { module: string; event: unknown }[],
   environment: Record<string, string>,
 ): { statusCode: number; body: string }[] {
+  return runInLambdaLikeProcessWithOutput(calls, environment).results;
+}
+
+function runInLambdaLikeProcessWithOutput(
+  calls: { module: string; event: unknown }[],
+  environment: Record<string, string>,
+): { results: { statusCode: number; body: string }[]; stdout: string } {
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
     cwd: outdir,
     encoding: 'utf8',
@@ -195,5 +255,5 @@ function runInLambdaLikeProcess(
   });
   if (result.status !== 0) throw new Error(`bundle run failed:\n${result.stderr}`);
   // Handlers log to stdout too; the results are the last line.
-  return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '[]');
+  return { results: JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '[]'), stdout: result.stdout };
 }

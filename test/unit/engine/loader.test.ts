@@ -308,7 +308,7 @@ describe('rule-set hash', () => {
 
   it('is stable for the default rule set, whether loaded from disk or from files', async () => {
     const fromDisk = await loadRuleSet(RULES_DIR);
-    const fromFiles = loadRuleSetFromFiles(await readRuleSetFiles(RULES_DIR));
+    const fromFiles = loadRuleSetFromFiles(readRuleSetFiles(RULES_DIR));
     expect(fromFiles.hash).toBe(fromDisk.hash);
     expect(fromDisk.warnings).toEqual([]);
     expect(fromDisk.files).toContain('tables/mue-practitioner-2026q2.csv');
