@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClaimSubmission } from '#claims/claim.schema.ts';
 import type {
   AccumulatorDelta,
@@ -19,6 +19,7 @@ import { openReview } from '#claims/review.ts';
 import type { JournalEntry } from '#journal/entry.ts';
 import { daysBefore, HISTORY_DAYS } from './dates.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
+import { queryAll } from './query-all.ts';
 import { accumulatorSk, memberPk, type RecordRepository } from './records.repository.ts';
 import { reviewPutItems } from './reviews.repository.ts';
 import { failedConditions, isContention } from './transactions.ts';
@@ -35,15 +36,7 @@ export type CompactLine = Omit<PriorClaimLine, 'claimDocId' | 'billingProviderNp
  * by-member and by-provider indexes. A review rewrites it whole as the next revision.
  */
 export function claimItem(claim: StoredClaim): Record<string, unknown> {
-  const { submission, decision } = claim;
-  const compact: CompactLine[] = submission.lines.map((line, i) => ({
-    serviceDate: line.serviceDate,
-    procedureCode: line.procedureCode,
-    modifiers: line.modifiers,
-    units: line.units,
-    chargeCents: line.chargeCents,
-    status: decision.lines[i]?.status ?? 'pended',
-  }));
+  const { submission } = claim;
   const sort = `${submission.serviceDateFrom}#${claim.id}`;
   return {
     pk: claimPk(claim.id),
@@ -54,7 +47,7 @@ export function claimItem(claim: StoredClaim): Record<string, unknown> {
     bodyHash: claim.bodyHash,
     submission,
     // Decisions with full traces can be large and deep: stored compressed, well under 400 KB.
-    decisionGz: gzipSync(JSON.stringify(decision)),
+    decisionGz: gzipSync(JSON.stringify(claim.decision)),
     submittedBy: claim.submittedBy,
     createdAt: claim.createdAt,
     updatedAt: claim.updatedAt,
@@ -63,8 +56,81 @@ export function claimItem(claim: StoredClaim): Record<string, unknown> {
     memberSort: sort,
     billingProviderNpi: submission.billingProviderNpi,
     providerSort: sort,
-    compactLines: compact,
+    compactLines: compactLines(claim),
   };
+}
+
+/**
+ * The claim's lines under its member (`MEMBER#<id>`, sorted by first date of service), written
+ * in every transaction that writes the claim. The rules' view of prior claims is read from
+ * these with a strongly consistent Query, not from the by-member index: an index is eventually
+ * consistent, so a claim decided a moment ago (a duplicate resubmitted at once, or the other
+ * side of an accumulator race being decided again) could be missing from it and be paid twice.
+ */
+export function memberClaimItem(claim: StoredClaim): Record<string, unknown> {
+  const { submission } = claim;
+  return {
+    pk: memberClaimsPk(submission.memberId),
+    sk: `${submission.serviceDateFrom}#${claim.id}`,
+    id: claim.id,
+    memberId: submission.memberId,
+    billingProviderNpi: submission.billingProviderNpi,
+    compactLines: compactLines(claim),
+  };
+}
+
+export const memberClaimsPk = (memberId: string) => `MEMBER#${memberId}`;
+
+/**
+ * The member's claims version, in the same partition as its claim lines and sorted after them
+ * (`~` follows every date), so one consistent Query reads the lines and the version together.
+ * Every transaction that writes a claim of the member moves it, conditional on the version its
+ * facts were read at: two claims for one member decided at the same time never both commit on
+ * the same view of the member's claims, whether or not they touch accumulators (a pended or
+ * denied claim does not), and the loser is decided again on a view that holds the winner.
+ */
+const MEMBER_VERSION_SK = '~version';
+
+export function memberVersionBump(table: string, memberId: string, readVersion?: number): DocTransactItem {
+  const key = { pk: memberClaimsPk(memberId), sk: MEMBER_VERSION_SK };
+  if (readVersion === undefined) {
+    // A write that did not read the lines first (a review action): it still moves the version,
+    // so a claim decided concurrently on the old view is decided again.
+    return {
+      Update: {
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'ADD #v :one',
+        ExpressionAttributeNames: { '#v': 'version' },
+        ExpressionAttributeValues: { ':one': 1 },
+      },
+    };
+  }
+  return {
+    Update: {
+      TableName: table,
+      Key: key,
+      UpdateExpression: 'SET #v = :next',
+      ConditionExpression: readVersion === 0 ? 'attribute_not_exists(#v)' : '#v = :read',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: {
+        ':next': readVersion + 1,
+        ...(readVersion === 0 ? {} : { ':read': readVersion }),
+      },
+    },
+  };
+}
+
+function compactLines(claim: StoredClaim): CompactLine[] {
+  const { submission, decision } = claim;
+  return submission.lines.map((line, i) => ({
+    serviceDate: line.serviceDate,
+    procedureCode: line.procedureCode,
+    modifiers: line.modifiers,
+    units: line.units,
+    chargeCents: line.chargeCents,
+    status: decision.lines[i]?.status ?? 'pended',
+  }));
 }
 
 /** The accumulator writes of a decision's non-zero deltas, each conditional on the version read. */
@@ -126,6 +192,12 @@ function accumulatorUpdate(
 }
 
 export class ClaimRepository implements ClaimRepositoryPort {
+  /**
+   * The member's claims version each facts object was read at, for the conditional write that
+   * saves its decision; kept here because it is storage's concern, not the rules'.
+   */
+  private readonly readVersions = new WeakMap<ClaimFacts, number>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tables: { claims: string; records: string },
@@ -158,20 +230,22 @@ export class ClaimRepository implements ClaimRepositoryPort {
 
   async gatherFacts(claim: ClaimSubmission): Promise<ClaimFacts> {
     const since = daysBefore(claim.serviceDateFrom, HISTORY_DAYS);
-    const [coverage, treatments, accumulators, priorClaimLines] = await Promise.all([
+    const [coverage, treatments, accumulators, prior] = await Promise.all([
       this.records.findCoverage(claim.memberId),
       this.records.treatments(claim.memberId, since, claim.serviceDateTo),
       this.records.accumulators(claim.memberId),
       this.priorClaimLines(claim.memberId, since),
     ]);
-    return {
+    const facts: ClaimFacts = {
       memberId: claim.memberId,
       member: coverage?.member ?? null,
       coverages: coverage?.coverages ?? [],
       treatments,
       accumulators,
-      priorClaimLines,
+      priorClaimLines: prior.lines,
     };
+    this.readVersions.set(facts, prior.version);
+    return facts;
   }
 
   async saveDecided(claim: StoredClaim, facts: ClaimFacts, entry: JournalEntry): Promise<JournalReceipt> {
@@ -183,6 +257,14 @@ export class ClaimRepository implements ClaimRepositoryPort {
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
+    const memberPut: DocTransactItem = {
+      Put: { TableName: this.tables.claims, Item: memberClaimItem(claim) },
+    };
+    const memberVersion = memberVersionBump(
+      this.tables.claims,
+      submission.memberId,
+      this.readVersions.get(facts),
+    );
     // A pended claim enters the review queue in the same transaction: no pended claim is ever
     // without its review, and no review without its claim.
     const reviewPuts = claim.status === 'pended' ? reviewPutItems(this.tables.claims, openReview(claim)) : [];
@@ -195,6 +277,8 @@ export class ClaimRepository implements ClaimRepositoryPort {
     try {
       return await this.journal.append(claim.journalKey, entry, [
         claimPut,
+        memberPut,
+        memberVersion,
         ...reviewPuts,
         ...accumulatorItems,
       ]);
@@ -204,7 +288,7 @@ export class ClaimRepository implements ClaimRepositoryPort {
       // A condition on the accumulators failed, or DynamoDB cancelled the transaction for a
       // concurrent one on the same items (TransactionConflict): either way, decide again.
       if (failed?.length || isContention(error)) {
-        throw new AccumulatorConflictError(`accumulators of ${submission.memberId} moved`);
+        throw new AccumulatorConflictError(`claims or accumulators of ${submission.memberId} moved`);
       }
       throw error;
     }
@@ -218,32 +302,32 @@ export class ClaimRepository implements ClaimRepositoryPort {
       );
   }
 
-  private async priorClaimLines(memberId: string, since: string): Promise<PriorClaimLine[]> {
-    const lines: PriorClaimLine[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tables.claims,
-          IndexName: 'by-member',
-          KeyConditionExpression: 'memberId = :m AND memberSort >= :since',
-          ExpressionAttributeValues: { ':m': memberId, ':since': since },
-          ProjectionExpression: 'id, billingProviderNpi, memberId, compactLines',
-          ExclusiveStartKey,
-        }),
+  /**
+   * The member's claim lines since `since` and the member's claims version, from one strongly
+   * consistent Query (see memberClaimItem and MEMBER_VERSION_SK).
+   */
+  private async priorClaimLines(
+    memberId: string,
+    since: string,
+  ): Promise<{ lines: PriorClaimLine[]; version: number }> {
+    const items = await queryAll(this.client, {
+      TableName: this.tables.claims,
+      KeyConditionExpression: 'pk = :pk AND sk >= :since',
+      ExpressionAttributeValues: { ':pk': memberClaimsPk(memberId), ':since': since },
+      ProjectionExpression: 'sk, id, billingProviderNpi, memberId, compactLines, version',
+      ConsistentRead: true,
+    });
+    const versionItem = items.find((item) => item.sk === MEMBER_VERSION_SK);
+    const lines = items
+      .filter((item) => item !== versionItem)
+      .flatMap((item) =>
+        ((item.compactLines ?? []) as CompactLine[]).map((line) => ({
+          claimDocId: String(item.id),
+          billingProviderNpi: String(item.billingProviderNpi),
+          memberId: String(item.memberId),
+          ...line,
+        })),
       );
-      for (const item of out.Items ?? []) {
-        for (const line of (item.compactLines ?? []) as CompactLine[]) {
-          lines.push({
-            claimDocId: String(item.id),
-            billingProviderNpi: String(item.billingProviderNpi),
-            memberId: String(item.memberId),
-            ...line,
-          });
-        }
-      }
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return lines;
+    return { lines, version: versionItem ? Number(versionItem.version) : 0 };
   }
 }

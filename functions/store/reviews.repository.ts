@@ -13,7 +13,13 @@ import {
 } from '#claims/ports.ts';
 import { InvalidCursorError, StaleReviewError, type StoredReview } from '#claims/review.ts';
 import * as z from '#functions/zod.ts';
-import { accumulatorUpdates, type CompactLine, claimItem } from './claims.repository.ts';
+import {
+  accumulatorUpdates,
+  type CompactLine,
+  claimItem,
+  memberClaimItem,
+  memberVersionBump,
+} from './claims.repository.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
@@ -324,6 +330,10 @@ export class ReviewRepository implements ReviewRepositoryPort {
     const reviewItems = reviewPutItems(this.tables.claims, review, {
       expectedVersion: change.expectedVersion,
     });
+    // The member's view of the claim's lines follows the claim (statuses change on review).
+    const memberPut: DocTransactItem = {
+      Put: { TableName: this.tables.claims, Item: memberClaimItem(claim) },
+    };
     const accumulatorItems = facts
       ? accumulatorUpdates(
           this.tables.records,
@@ -336,6 +346,8 @@ export class ReviewRepository implements ReviewRepositoryPort {
       return await this.journal.append(claim.journalKey, change.entry, [
         claimPut,
         ...reviewItems,
+        memberPut,
+        memberVersionBump(this.tables.claims, claim.submission.memberId),
         ...accumulatorItems,
       ]);
     } catch (error: unknown) {
