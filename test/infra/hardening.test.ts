@@ -29,6 +29,8 @@ const ALLOWED_ENVIRONMENT = new Set([
   'JOURNAL_SIGNING_KEY_ID',
   'JOURNAL_ORIGIN',
   'CHECKPOINT_BUCKET',
+  // The shipped rule set's content hash, pinned at synth: see stacks.test.ts.
+  'RULE_SET_HASH',
   // Provider clients' ids, API key ids and NPIs (public identifiers): see provider-clients.test.ts.
   'PROVIDER_CLIENTS',
 ]);
