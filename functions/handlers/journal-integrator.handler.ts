@@ -29,6 +29,7 @@ export const handler = async (): Promise<void> => {
   checkpoints ??= new CheckpointsRepository(dynamo, app.config().JOURNAL_TABLE, tree);
   const startedAt = Date.now();
   const checkpoint = await integrateAndPublish({
+    journal: app.journal(),
     tree,
     checkpoints,
     signer: await signer,

@@ -82,6 +82,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Integration runs in-process here; in the cloud the journal table's stream triggers it.
   const key = loadOrCreateJournalKey(options.stateDir, LOCAL_JOURNAL_ORIGIN);
   const integrator = startJournalIntegrator({
+    journal: context.journal,
     tree: context.tree,
     checkpoints: new CheckpointsRepository(context.dynamo, names.journal, context.tree),
     signer: key.signer,

@@ -40,21 +40,34 @@ export class JournalKeyConflictError extends Error {
 // Up to 33 entries per sequencing transaction: each takes 3 items (entry, pending delete,
 // key update) and the counter one, within DynamoDB's 100-item transaction limit.
 const BATCH = 33;
+// How long a process appends only by group commit after losing a direct attempt.
+const DIRECT_PAUSE_MS = 10_000;
 // An entry is stored whole in one item (pending, then sequenced); DynamoDB items stop at 400 KB.
 const MAX_ENTRY_BYTES = 350 * 1024;
 
 /**
- * The journal's write side: stage, then sequence.
+ * The journal's write side: append directly when uncontended, else stage, then sequence.
  *
- * Staging puts the entry in one of a few pending partitions, inside the caller's own
- * transaction, so a decision and its journal entry are written together or not at all.
- * Sequencing gives pending entries dense indices in batches (group commit): whoever wins the
+ * Either way the entry is written inside the caller's own transaction, so a decision and its
+ * journal entry are written together or not at all. Directly, the entry takes the next index
+ * in that transaction, conditional on the size counter (one round trip). Otherwise staging
+ * puts the entry in one of a few pending partitions, and
+ * sequencing gives pending entries dense indices in batches (group commit): whoever wins the
  * conditional update of the size counter sequences everybody's pending entries, so writers
  * never lose, duplicate or reorder an acknowledged entry, and a writer that crashed after
  * staging is sequenced by the next one. See README "Journal sequencing" for the throughput math.
  */
 export class JournalRepository {
   private inFlight: Promise<Map<string, JournalReceipt>> | undefined;
+  private directInFlight = false;
+  /**
+   * The size after this process's last direct append, or its last group commit when that held
+   * one entry only: right until another writer appends. Only a known size is tried directly;
+   * reading it first would cost the round trip the direct path saves.
+   */
+  private knownSize: number | undefined;
+  /** After a lost direct attempt, other writers are active: group commit only, for a while. */
+  private directPausedUntil = 0;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -67,15 +80,8 @@ export class JournalRepository {
    * condition makes a second append with the same key fail the caller's transaction.
    */
   stage(key: string, entry: JournalEntry): { items: DocTransactItem[]; leafHash: string } {
-    const bytes = encodeEntry(entry);
-    if (bytes.length > MAX_ENTRY_BYTES) {
-      throw new TooLargeError(
-        `The record is too large to journal as one revision (${Math.ceil(bytes.length / 1024)} KB of at most ${MAX_ENTRY_BYTES / 1024} KB).`,
-      );
-    }
-    const hash = Buffer.from(leafHash(bytes)).toString('hex');
+    const { leafHash: hash, text, documentItem } = prepare(this.table, key, entry);
     const shard = createHash('sha256').update(key).digest().readUInt16BE(0) % this.pendingShards;
-    const text = Buffer.from(bytes).toString('utf8');
     return {
       leafHash: hash,
       items: [
@@ -100,20 +106,7 @@ export class JournalRepository {
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
-        // The document's history index (QLDB's history()): its entries' keys by revision.
-        // Unconditional: the key item above already makes the append unique.
-        {
-          Put: {
-            TableName: this.table,
-            Item: {
-              pk: `DOC#${entry.docId}`,
-              sk: `${entry.docRevision.toString().padStart(10, '0')}#${key}`,
-              key,
-              type: entry.type,
-              at: entry.at,
-            },
-          },
-        },
+        documentItem,
       ],
     };
   }
@@ -134,8 +127,22 @@ export class JournalRepository {
     });
   }
 
-  /** Stages and sequences one entry on its own (records that are not part of a claim write). */
+  /**
+   * Appends `entry` under the idempotency `key`, in one transaction with the caller's
+   * `alongside` items (which come first, so the caller reads its own failed conditions by the
+   * same positions on either path). Uncontended, the entry takes the next index directly; when
+   * another writer moved the size first, it is staged and sequenced by group commit.
+   */
   async append(key: string, entry: JournalEntry, alongside: DocTransactItem[] = []): Promise<JournalReceipt> {
+    if (
+      this.knownSize !== undefined &&
+      !this.inFlight &&
+      !this.directInFlight &&
+      Date.now() >= this.directPausedUntil
+    ) {
+      const receipt = await this.appendDirect(key, entry, alongside, this.knownSize);
+      if (receipt) return receipt;
+    }
     const staged = this.stage(key, entry);
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: [...alongside, ...staged.items] }));
@@ -151,6 +158,68 @@ export class JournalRepository {
       throw error;
     }
     return this.receipt(key, true);
+  }
+
+  /**
+   * The fast path: entry item, key item (with its index), document item and the size counter,
+   * conditional on the size this process last saw, all in the caller's transaction: one round
+   * trip, never pending, and as crash-safe as any transaction (all of it or none). Returns null
+   * when the size had moved (another writer appended) or a concurrent transaction held an
+   * item; the caller then takes the staging path, and this process pauses direct attempts for
+   * a second so that, under contention, they do not keep taking the counter from group
+   * commits. One direct attempt at a time per process: concurrent appends in a process go
+   * straight to group commit.
+   */
+  private async appendDirect(
+    key: string,
+    entry: JournalEntry,
+    alongside: DocTransactItem[],
+    size: number,
+  ): Promise<JournalReceipt | null> {
+    this.directInFlight = true;
+    try {
+      const { leafHash: hash, text, documentItem } = prepare(this.table, key, entry);
+      const items: DocTransactItem[] = [
+        ...alongside,
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...entryKey(size), index: size, key, entry: text, leafHash: hash },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...sequencingKey(key), key, leafHash: hash, index: size },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        documentItem,
+        sizeUpdate(this.table, size, size + 1),
+      ];
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      } catch (error: unknown) {
+        this.knownSize = undefined;
+        this.directPausedUntil = Date.now() + DIRECT_PAUSE_MS;
+        const failed = failedConditions(error);
+        if (failed === null) throw error;
+        // The caller's own conditions failed: its business, with the positions it expects.
+        if (failed.some((i) => i < alongside.length)) throw error;
+        if (failed.includes(alongside.length + 1)) {
+          // The key item exists: a retry of an acknowledged append, or a caller bug.
+          const existing = await this.findByKey(key);
+          if (existing?.leafHash === hash) return this.receipt(key);
+          throw new JournalKeyConflictError(`journal key ${key} already holds a different entry`);
+        }
+        return null;
+      }
+      this.knownSize = size + 1;
+      return { index: size, leafHash: hash, key };
+    } finally {
+      this.directInFlight = false;
+    }
   }
 
   /**
@@ -224,21 +293,7 @@ export class JournalRepository {
     // Both reads at once: a stale size only makes the conditional transaction fail, harmlessly.
     const [pending, size] = await Promise.all([this.oldestPending(), this.size()]);
     if (pending.length === 0) return new Map();
-    const items: DocTransactItem[] = [
-      {
-        Update: {
-          TableName: this.table,
-          Key: { pk: 'STATE', sk: 'SEQUENCE' },
-          UpdateExpression: 'SET #size = :next',
-          ConditionExpression: size === 0 ? 'attribute_not_exists(#size)' : '#size = :size',
-          ExpressionAttributeNames: { '#size': 'size' },
-          ExpressionAttributeValues: {
-            ':next': size + pending.length,
-            ...(size === 0 ? {} : { ':size': size }),
-          },
-        },
-      },
-    ];
+    const items: DocTransactItem[] = [sizeUpdate(this.table, size, size + pending.length)];
     pending.forEach((p, i) => {
       const index = size + i;
       items.push(
@@ -270,10 +325,28 @@ export class JournalRepository {
     });
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      // A round of one entry means nobody else was appending: the next append may go direct.
+      // A fuller round means contention, where direct attempts would only lose the counter race.
+      this.knownSize = pending.length === 1 ? size + 1 : undefined;
       return new Map(pending.map((p, i) => [p.key, { index: size + i, leafHash: p.leafHash, key: p.key }]));
     } catch (error: unknown) {
       if (isContention(error)) return new Map();
       throw error;
+    }
+  }
+
+  /**
+   * Sequences what is pending: entries whose writers crashed after staging (a live writer
+   * sequences its own). Uncontended appends go direct and never look at the pending
+   * partitions, so the integrator sweeps them every round. Stops at the first round that
+   * sequences nothing (none left, or another writer won the counter: the next sweep goes on).
+   */
+  async sweepPending(): Promise<number> {
+    let swept = 0;
+    for (;;) {
+      const sequenced = (await this.sequenceShared()).size;
+      if (sequenced === 0) return swept;
+      swept += sequenced;
     }
   }
 
@@ -325,4 +398,50 @@ export class JournalRepository {
       .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0))
       .slice(0, BATCH);
   }
+}
+
+/** The size counter moving from `size` to `next`, conditional on it still being `size`. */
+function sizeUpdate(table: string, size: number, next: number): DocTransactItem {
+  return {
+    Update: {
+      TableName: table,
+      Key: { pk: 'STATE', sk: 'SEQUENCE' },
+      UpdateExpression: 'SET #size = :next',
+      ConditionExpression: size === 0 ? 'attribute_not_exists(#size)' : '#size = :size',
+      ExpressionAttributeNames: { '#size': 'size' },
+      ExpressionAttributeValues: { ':next': next, ...(size === 0 ? {} : { ':size': size }) },
+    },
+  };
+}
+
+/** An entry's canonical text and leaf hash, and its document-history item, however it is appended. */
+function prepare(
+  table: string,
+  key: string,
+  entry: JournalEntry,
+): { leafHash: string; text: string; documentItem: DocTransactItem } {
+  const bytes = encodeEntry(entry);
+  if (bytes.length > MAX_ENTRY_BYTES) {
+    throw new TooLargeError(
+      `The record is too large to journal as one revision (${Math.ceil(bytes.length / 1024)} KB of at most ${MAX_ENTRY_BYTES / 1024} KB).`,
+    );
+  }
+  return {
+    leafHash: Buffer.from(leafHash(bytes)).toString('hex'),
+    text: Buffer.from(bytes).toString('utf8'),
+    // The document's history index (QLDB's history()): its entries' keys by revision.
+    // Unconditional: the key item already makes the append unique.
+    documentItem: {
+      Put: {
+        TableName: table,
+        Item: {
+          pk: `DOC#${entry.docId}`,
+          sk: `${entry.docRevision.toString().padStart(10, '0')}#${key}`,
+          key,
+          type: entry.type,
+          at: entry.at,
+        },
+      },
+    },
+  };
 }

@@ -184,7 +184,7 @@ describe('journal search indexer against DynamoDB Local', () => {
 
   it('indexes after a crash between integration and indexing, without counting anything twice', async () => {
     // A round that integrated and signed, then died before indexing (no index attached).
-    const checkpoint = await integrateAndPublish({ tree, checkpoints, signer, origin: ORIGIN });
+    const checkpoint = await integrateAndPublish({ journal, tree, checkpoints, signer, origin: ORIGIN });
     expect(checkpoint.size).toBe(DECIDED + others.length);
     expect(await search.indexedSize()).toBe(0);
     expect((await search.search(query({ member: 'M1' }))).hits).toEqual([]);
@@ -203,12 +203,12 @@ describe('journal search indexer against DynamoDB Local', () => {
     );
     const dying = new JournalSearchRepository(crashing, table, new JournalRepository(crashing, table));
     await expect(
-      integrateAndPublish({ tree, checkpoints, signer, origin: ORIGIN, search: dying }),
+      integrateAndPublish({ journal, tree, checkpoints, signer, origin: ORIGIN, search: dying }),
     ).rejects.toThrow('process killed');
     expect(await search.indexedSize()).toBe(0);
 
     // The next round indexes everything, and counts each decision once.
-    await integrateAndPublish({ tree, checkpoints, signer, origin: ORIGIN, search });
+    await integrateAndPublish({ journal, tree, checkpoints, signer, origin: ORIGIN, search });
     expect(await search.indexedSize()).toBe(checkpoint.size);
     for (const npi of PROVIDERS) expect(await providerTotals(npi)).toEqual(expectedTotals(npi));
     expect(await providerTotals(PROVIDERS[0], '2026-03-02', '2026-03-02')).toEqual(
@@ -277,7 +277,14 @@ describe('journal search indexer against DynamoDB Local', () => {
   });
 
   it('gives hits whose index, leaf hash and inclusion proof verify against the signed checkpoint', async () => {
-    const checkpoint = await integrateAndPublish({ tree, checkpoints, signer, origin: ORIGIN, search });
+    const checkpoint = await integrateAndPublish({
+      journal,
+      tree,
+      checkpoints,
+      signer,
+      origin: ORIGIN,
+      search,
+    });
     const hits = (await search.search(query({ provider: PROVIDERS[2] }))).hits;
     expect(hits.length).toBeGreaterThan(0);
     const stored = await journal.entries(hits.map((h) => h.index));

@@ -1,4 +1,4 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TooLargeError } from '../../functions/claims/errors.ts';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
@@ -10,6 +10,19 @@ import { testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
 const entry = testEntry;
+
+/** The same client, recording the name of every command it sends. */
+function countingClient(doc: DynamoDBDocumentClient, sent: string[]): DynamoDBDocumentClient {
+  return new Proxy(doc, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return (command: { constructor: { name: string } }) => {
+        sent.push(command.constructor.name);
+        return target.send(command as Parameters<DynamoDBDocumentClient['send']>[0]);
+      };
+    },
+  });
+}
 
 describe('journal sequencing against DynamoDB Local', () => {
   let journal: JournalRepository;
@@ -95,16 +108,43 @@ describe('journal sequencing against DynamoDB Local', () => {
     expect((await journal.entries([first.index]))[0]?.key).toBe('same-key');
   });
 
-  it('sequences an entry whose writer crashed after staging, when the next writer comes', async () => {
+  it('sequences an entry whose writer crashed after staging, at the next sweep', async () => {
+    const writer = new JournalRepository(doc, table);
+    await writer.append('before-the-crash', entry(6)); // its first append learns the size
     const orphan = journal.stage('crashed-writer', entry(7));
     await doc.send(new TransactWriteCommand({ TransactItems: orphan.items })); // then the writer "dies"
     expect((await journal.findByKey('crashed-writer'))?.index).toBeUndefined();
 
-    const next = await journal.append('next-writer', entry(8));
+    // An uncontended append goes direct and leaves the pending partitions alone...
+    const next = await writer.append('next-writer', entry(8));
+    expect((await journal.findByKey('crashed-writer'))?.index).toBeUndefined();
+    // ...which the integrator sweeps every round (integrateAndPublish).
+    expect(await journal.sweepPending()).toBe(1);
     const orphanReceipt = await journal.findByKey('crashed-writer');
-    expect(orphanReceipt?.index).toBeDefined();
-    expect(orphanReceipt?.index).toBeLessThan(next.index);
+    expect(orphanReceipt?.index).toBe(next.index + 1);
     expect(orphanReceipt?.leafHash).toBe(orphan.leafHash);
+    expect(await journal.size()).toBe(next.index + 2);
+    expect(await journal.sweepPending()).toBe(0);
+  });
+
+  it('appends an uncontended entry in one transaction, and group-commits concurrent ones densely', async () => {
+    const requests: string[] = [];
+    const counting = new JournalRepository(countingClient(doc, requests), table);
+    await counting.append('direct-warm', entry(20)); // learns the size
+    requests.length = 0;
+    const receipt = await counting.append('direct-1', entry(21));
+    expect(requests).toEqual(['TransactWriteCommand']);
+    expect((await journal.findByKey('direct-1'))?.index).toBe(receipt.index);
+
+    // Concurrent appends in one process: one goes direct, the rest stage and group-commit.
+    const before = await journal.size();
+    const receipts = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => counting.append(`burst-${i}`, entry(30 + i))),
+    );
+    expect(receipts.map((r) => r.index).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 12 }, (_, i) => before + i),
+    );
+    expect(await journal.size()).toBe(before + 12);
   });
 
   it('rolls back the caller’s items and stages nothing when the caller’s condition fails', async () => {

@@ -36,5 +36,6 @@ for (let i = 0; ; i++) {
     payload: { writer: String(values.writer), i },
   });
   process.stdout.write(`ACK ${key} ${receipt.index}\n`);
-  if (i % 3 === 0) await integrateAndPublish({ tree, checkpoints, signer, origin: String(values.origin) });
+  if (i % 3 === 0)
+    await integrateAndPublish({ journal, tree, checkpoints, signer, origin: String(values.origin) });
 }
