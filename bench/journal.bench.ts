@@ -335,10 +335,10 @@ console.log(
   `\n(a) JournalRepository.append vs one plain PutItem of the same entry item, ${APPENDS} per cell, DynamoDB Local`,
 );
 console.log(
-  `    entry: claim.decided, ${sampleBytes.length} bytes canonical JSON; the append stages it in one TransactWriteItems`,
+  `    entry: claim.decided, ${sampleBytes.length} bytes canonical JSON; uncontended, the append takes the next index in`,
 );
 console.log(
-  '    then sequences by group commit (≤ 33 entries per TransactWriteItems behind one size counter)',
+  '    one TransactWriteItems; contended, it stages the entry and sequences by group commit (≤ 33 entries per TransactWriteItems)',
 );
 printTable(appendRows);
 const ratios = (column: string) =>
