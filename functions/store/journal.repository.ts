@@ -336,18 +336,14 @@ export class JournalRepository {
   }
 
   /**
-   * Sequences what is pending: entries whose writers crashed after staging (a live writer
-   * sequences its own). Uncontended appends go direct and never look at the pending
-   * partitions, so the integrator sweeps them every round. Stops at the first round that
-   * sequences nothing (none left, or another writer won the counter: the next sweep goes on).
+   * One group commit of whatever is pending, for entries whose writers crashed after staging
+   * (a live writer sequences its own). Uncontended appends go direct and never look at the
+   * pending partitions, so the integrator sweeps them once a round: one batch, not until
+   * empty, so that under load the round still goes on to integrate and sign. Returns how many
+   * entries it sequenced.
    */
   async sweepPending(): Promise<number> {
-    let swept = 0;
-    for (;;) {
-      const sequenced = (await this.sequenceShared()).size;
-      if (sequenced === 0) return swept;
-      swept += sequenced;
-    }
+    return (await this.sequenceShared()).size;
   }
 
   /** Entries by index, in order; missing indices are simply absent from the result. */
