@@ -22,6 +22,7 @@ import { demoProviders } from '../../functions/local/demo-seed.ts';
 import { ClaimRepository } from '../../functions/store/claims.repository.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { RecordRepository } from '../../functions/store/records.repository.ts';
+import { oneLineClaim } from '../support/claims.ts';
 import { freshTables } from '../support/tables.ts';
 
 const CLAIMS = 56;
@@ -82,28 +83,17 @@ const coverage: MemberCoverage = {
 const dateOf = (i: number) => new Date(Date.UTC(2026, 0, 5 + i)).toISOString().slice(0, 10);
 const codeOf = (i: number) => CODES[i % CODES.length]!;
 
-function claimFor(i: number): ClaimSubmission {
-  const date = dateOf(i);
-  return {
+// Above every fee, so each line is allowed exactly its fee (the rest is a CO-45 write-off).
+const claimFor = (i: number): ClaimSubmission =>
+  oneLineClaim({
     claimId: `CONC-${String(i).padStart(3, '0')}`,
-    billingProviderNpi: NPI,
     memberId: MEMBER,
-    serviceDateFrom: date,
-    serviceDateTo: date,
-    diagnosisCodes: ['M17.11'],
-    // Above every fee, so each line is allowed exactly its fee (the rest is a CO-45 write-off).
-    lines: [
-      {
-        procedureCode: codeOf(i),
-        modifiers: [],
-        units: 1,
-        chargeCents: 20_000 + 37 * i,
-        serviceDate: date,
-        diagnosisPointers: [1],
-      },
-    ],
-  };
-}
+    npi: NPI,
+    date: dateOf(i),
+    procedureCode: codeOf(i),
+    diagnosisCode: 'M17.11',
+    chargeCents: 20_000 + 37 * i,
+  });
 
 const sumAdjustments = (lines: LineDecision[], group: string, carc: string) =>
   lines

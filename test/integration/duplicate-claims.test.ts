@@ -21,6 +21,7 @@ import { ClaimRepository } from '../../functions/store/claims.repository.ts';
 import { createLocalClient } from '../../functions/store/dynamo-client.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { RecordRepository } from '../../functions/store/records.repository.ts';
+import { oneLineClaim } from '../support/claims.ts';
 import { ppoCoverage } from '../support/coverage.ts';
 import { freshTables } from '../support/tables.ts';
 
@@ -30,26 +31,16 @@ const analyst: Identity = { sub: 'analyst-ana', roles: ['analyst'], npis: [] };
 const clock = () => new Date().toISOString();
 
 /** One chest X-ray (priced by the default fee schedule, no copay, no edits) on `date`. */
-function xray(claimId: string, memberId: string, date: string): ClaimSubmission {
-  return {
+const xray = (claimId: string, memberId: string, date: string): ClaimSubmission =>
+  oneLineClaim({
     claimId,
-    billingProviderNpi: NPI,
     memberId,
-    serviceDateFrom: date,
-    serviceDateTo: date,
-    diagnosisCodes: ['R05.9'],
-    lines: [
-      {
-        procedureCode: '71046',
-        modifiers: [],
-        units: 1,
-        chargeCents: 20_000,
-        serviceDate: date,
-        diagnosisPointers: [1],
-      },
-    ],
-  };
-}
+    npi: NPI,
+    date,
+    procedureCode: '71046',
+    diagnosisCode: 'R05.9',
+    chargeCents: 20_000,
+  });
 
 describe('duplicate claims, with the by-member index gone (DynamoDB Local)', () => {
   let claims: ClaimRepository;
@@ -104,19 +95,11 @@ describe('duplicate claims, with the by-member index gone (DynamoDB Local)', () 
   it('denies a duplicate sent right after the first claim (CARC 18)', async () => {
     await member('M-DUP-1', '2026-05-04');
     const serialize = keyedSerializer();
-    const first = await submitClaim(xray('DUP-1A', 'M-DUP-1', '2026-05-04'), provider, {
-      claims,
-      ruleSet,
-      clock,
-      serialize,
-    });
+    const submit = (claimId: string) =>
+      submitClaim(xray(claimId, 'M-DUP-1', '2026-05-04'), provider, { claims, ruleSet, clock, serialize });
+    const first = await submit('DUP-1A');
     expect(first.claim.decision.lines[0]?.status).toBe('approved');
-    const again = await submitClaim(xray('DUP-1B', 'M-DUP-1', '2026-05-04'), provider, {
-      claims,
-      ruleSet,
-      clock,
-      serialize,
-    });
+    const again = await submit('DUP-1B');
     expect(again.claim.decision.lines[0]?.status).toBe('denied');
     expect(carcsOf(again.claim)).toContain('18');
   });

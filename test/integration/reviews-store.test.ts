@@ -21,6 +21,7 @@ import { ClaimRepository } from '../../functions/store/claims.repository.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { RecordRepository } from '../../functions/store/records.repository.ts';
 import { ReviewRepository } from '../../functions/store/reviews.repository.ts';
+import { oneLineClaim } from '../support/claims.ts';
 import { freshTables } from '../support/tables.ts';
 
 const NPI = demoProviders.familyClinic.npi;
@@ -51,27 +52,16 @@ const coverage: MemberCoverage = {
 };
 
 /** A one-line claim for 20610 (allowed $66): undocumented, so the rules pend it. */
-const claim = (memberId: string, claimId: string, day: number): ClaimSubmission => {
-  const date = new Date(Date.UTC(2026, 1, day)).toISOString().slice(0, 10);
-  return {
+const claim = (memberId: string, claimId: string, day: number): ClaimSubmission =>
+  oneLineClaim({
     claimId,
-    billingProviderNpi: NPI,
     memberId,
-    serviceDateFrom: date,
-    serviceDateTo: date,
-    diagnosisCodes: ['M17.11'],
-    lines: [
-      {
-        procedureCode: '20610',
-        modifiers: [],
-        units: 1,
-        chargeCents: 20_000,
-        serviceDate: date,
-        diagnosisPointers: [1],
-      },
-    ],
-  };
-};
+    npi: NPI,
+    date: new Date(Date.UTC(2026, 1, day)).toISOString().slice(0, 10),
+    procedureCode: '20610',
+    diagnosisCode: 'M17.11',
+    chargeCents: 20_000,
+  });
 
 describe('review queue storage', () => {
   let claims: ClaimRepository;
