@@ -10,6 +10,15 @@ const ALG = 'ES256';
 
 export interface DevIssuer {
   mint(options: { sub: string; roles: Role[]; npis?: string[]; ttlSeconds?: number }): Promise<string>;
+  /**
+   * An access token as Cognito issues one to an app client by the client-credentials grant:
+   * `sub` and `client_id` are the client, `scope` its granted scopes, no groups and no NPIs.
+   */
+  mintClientCredentials(options: {
+    clientId: string;
+    scopes: readonly string[];
+    ttlSeconds?: number;
+  }): Promise<string>;
   /** Verifies a bearer token as API Gateway's Cognito authorizer would; throws if invalid. */
   verify(token: string): Promise<JWTPayload>;
 }
@@ -32,20 +41,29 @@ export async function devIssuer(stateDir: string): Promise<DevIssuer> {
   const privateKey = await importJWK(jwk, ALG);
   const { d: _secret, ...publicJwk } = jwk;
   const publicKey = await importJWK(publicJwk, ALG);
+  const sign = (claims: JWTPayload, sub: string, ttlSeconds: number) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+      .setSubject(sub)
+      .setIssuer(DEV_ISSUER)
+      .setAudience(DEV_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(privateKey);
   return {
     mint: ({ sub, roles, npis = [], ttlSeconds = 12 * 3600 }) =>
-      new SignJWT({
-        'cognito:groups': roles,
-        ...(npis.length > 0 ? { 'custom:npi': npis.join(',') } : {}),
-        token_use: 'id',
-      })
-        .setProtectedHeader({ alg: ALG, typ: 'JWT' })
-        .setSubject(sub)
-        .setIssuer(DEV_ISSUER)
-        .setAudience(DEV_AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(`${ttlSeconds}s`)
-        .sign(privateKey),
+      sign(
+        {
+          'cognito:groups': roles,
+          ...(npis.length > 0 ? { 'custom:npi': npis.join(',') } : {}),
+          token_use: 'id',
+        },
+        sub,
+        ttlSeconds,
+      ),
+    // Cognito's client-credentials tokens last an hour by default.
+    mintClientCredentials: ({ clientId, scopes, ttlSeconds = 3600 }) =>
+      sign({ client_id: clientId, scope: scopes.join(' '), token_use: 'access' }, clientId, ttlSeconds),
     verify: async (token) =>
       (
         await jwtVerify(token, publicKey, {

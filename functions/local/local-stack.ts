@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
+import { PROVIDER_CLIENTS_ENV } from '#http/identity.ts';
 import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { createTables } from '#store/create-tables.ts';
 import { createLocalClient, tableNamesFor } from '#store/dynamo-client.ts';
-import { seedDemo } from './demo-seed.ts';
+import { demoProviders, seedDemo } from './demo-seed.ts';
 import { type DevIssuer, devIssuer } from './dev-issuer.ts';
 import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.ts';
 import { type RunningIntegrator, startJournalIntegrator } from './journal-integrator.ts';
@@ -36,6 +38,8 @@ export const LOCAL_STATE_FILE = 'local.json';
 export interface LocalStack {
   url: string;
   issuer: DevIssuer;
+  /** One provider system, configured as a stage's `providerClients` entry would be. */
+  providerSystem: { clientId: string; apiKey: string; npis: readonly string[] };
   /** The journal's verifier key (`<name>+<id>+<key>`): all an auditor needs to check checkpoints. */
   verifierKey: string;
   /** True when this start created the signing key. */
@@ -60,11 +64,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const names = tableNamesFor(tablePrefix);
 
   // Handlers read their configuration from the environment, as a Lambda does.
+  const providerSystem = {
+    clientId: 'localRiversideBilling',
+    apiKeyId: 'localRiversideKey',
+    // A fresh key each start: only this process's gateway knows it.
+    apiKey: randomBytes(20).toString('hex'),
+    npis: [demoProviders.familyClinic.npi],
+  };
   Object.assign(process.env, {
     CLAIMS_TABLE: names.claims,
     RECORDS_TABLE: names.records,
     JOURNAL_TABLE: names.journal,
     DYNAMODB_ENDPOINT: endpoint,
+    [PROVIDER_CLIENTS_ENV]: JSON.stringify([
+      { clientId: providerSystem.clientId, apiKeyId: providerSystem.apiKeyId, npis: providerSystem.npis },
+    ]),
   });
 
   const raw = createLocalClient(endpoint);
@@ -95,6 +109,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const server: Server = createLocalServer({
     routes: [...routes, ...extra.keys()],
     verifyToken: (token) => issuer.verify(token),
+    apiKeys: new Map([[providerSystem.apiKey, providerSystem.apiKeyId]]),
     handlerFor: async (route) => {
       const own = extra.get(route);
       if (own) return own;
@@ -126,6 +141,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     url,
     issuer,
+    providerSystem: {
+      clientId: providerSystem.clientId,
+      apiKey: providerSystem.apiKey,
+      npis: providerSystem.npis,
+    },
     verifierKey: key.verifierKey,
     keyCreated: key.created,
     integrator,

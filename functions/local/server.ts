@@ -14,6 +14,12 @@ export interface LocalServerOptions {
   handlerFor(route: RouteDefinition): Promise<LambdaHandler>;
   /** The authorizer: verifies a bearer token and returns its claims, or throws. */
   verifyToken(token: string): Promise<JWTPayload>;
+  /**
+   * API keys by value → key id, as API Gateway resolves an `x-api-key` header for a usage plan.
+   * A known key's id reaches the function in `requestContext.identity.apiKeyId`; an unknown or
+   * missing key leaves it null, and identity.ts gives a provider system's token no role then.
+   */
+  apiKeys?: ReadonlyMap<string, string>;
 }
 
 // API Gateway refuses request bodies over 10 MB before any function runs.
@@ -74,6 +80,9 @@ async function handle(
     return fail('not-found', `No route ${req.method} ${url.pathname}.`);
   }
   const event = toEvent(req, url, match.route, pathParameters, body, requestId, claims);
+  const apiKey = req.headers['x-api-key'];
+  const apiKeyId = typeof apiKey === 'string' ? options.apiKeys?.get(apiKey) : undefined;
+  if (apiKeyId !== undefined) event.requestContext.identity = { ...event.requestContext.identity, apiKeyId };
   const handler = await options.handlerFor(match.route);
   send(res, await handler(event, lambdaContext(requestId)));
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { providerScope } from '#http/identity.ts';
 import { demoClaim, demoProviders, demoReviewClaim } from './demo-seed.ts';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { startLocalStack } from './local-stack.ts';
@@ -37,6 +38,10 @@ async function main(): Promise<void> {
     npis: [demoProviders.familyClinic.npi],
   });
   const analyst = await stack.issuer.mint({ sub: 'analyst-ana', roles: ['analyst'] });
+  const system = await stack.issuer.mintClientCredentials({
+    clientId: stack.providerSystem.clientId,
+    scopes: [providerScope('claims.write'), providerScope('claims.read')],
+  });
 
   console.log(`
 claimledger is running on ${stack.url}  (${dataDir ? `data in ${dataDir}` : 'in-memory data'}; ${stack.seeded ? 'demo data seeded' : 'existing data kept'})
@@ -63,6 +68,11 @@ A claim with no treatment record behind it pends for fraud review; analysts work
   curl -s -X POST ${stack.url}/claims -H "authorization: Bearer $PROVIDER_TOKEN" -H 'content-type: application/json' \\
     -d '${JSON.stringify(demoReviewClaim)}'
   curl -s ${stack.url}/reviews -H "authorization: Bearer $ANALYST_TOKEN"
+
+A provider's billing system calls with a client-credentials token (valid 1 h) and its API key:
+  export SYSTEM_TOKEN=${system}
+  curl -s -X POST ${stack.url}/claims -H "authorization: Bearer $SYSTEM_TOKEN" -H 'x-api-key: ${stack.providerSystem.apiKey}' \
+    -H 'content-type: application/json' -d '${JSON.stringify({ ...demoClaim, claimId: 'DEMO-SYSTEM-1' })}'
 
 Analysts load coverage and treatment records:
   curl -s -X PUT ${stack.url}/members/M2001/coverage -H "authorization: Bearer $ANALYST_TOKEN" -H 'content-type: application/json' -d @coverage.json

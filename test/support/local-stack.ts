@@ -3,13 +3,21 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { providerScope } from '../../functions/http/identity.ts';
 import { demoProviders } from '../../functions/local/demo-seed.ts';
 import { type LocalStack, startLocalStack } from '../../functions/local/local-stack.ts';
 
 export interface E2eStack extends LocalStack {
   /** Where the dev issuer's and the journal's keys live (security tests sign with them). */
   stateDir: string;
-  tokens: { provider: string; otherProvider: string; analyst: string; rulesAdmin: string };
+  tokens: {
+    provider: string;
+    otherProvider: string;
+    analyst: string;
+    rulesAdmin: string;
+    /** The configured provider system's client-credentials access token (send its API key too). */
+    providerSystem: string;
+  };
 }
 
 /** The local server on a free port, over this run's DynamoDB Local, with seeded demo data. */
@@ -39,6 +47,10 @@ export async function startE2eStack(): Promise<E2eStack> {
       }),
       analyst: await issuer.mint({ sub: 'analyst-ana', roles: ['analyst'] }),
       rulesAdmin: await issuer.mint({ sub: 'admin-rui', roles: ['rules-admin'] }),
+      providerSystem: await issuer.mintClientCredentials({
+        clientId: stack.providerSystem.clientId,
+        scopes: [providerScope('claims.write'), providerScope('claims.read')],
+      }),
     },
   };
 }
