@@ -56,19 +56,6 @@ const LAMBDA_CREDENTIALS = join(root, 'functions/store/lambda-credentials.ts');
 /** Handler modules whose POST accepts an empty body (everything else POST/PUT must send one). */
 export const BODY_OPTIONAL_MODULES: ReadonlySet<string> = new Set(['review-assign.handler.ts']);
 
-/**
- * The routes the `provider` role may call (the role lists of their handlers), each with the
- * OAuth scope a provider system's token needs for it. These, and only these, are served on the
- * provider API, where every method requires the caller's API key.
- */
-export const PROVIDER_ROUTE_SCOPES: ReadonlyMap<string, ProviderScopeName> = new Map([
-  ['submit-claim.handler.ts', 'claims.write'],
-  ['get-claim.handler.ts', 'claims.read'],
-  ['journal-checkpoint.handler.ts', 'claims.read'],
-  ['journal-proof.handler.ts', 'claims.read'],
-  ['journal-consistency.handler.ts', 'claims.read'],
-]);
-
 /** Metric the consistency alarm watches: published by a metric filter on the publisher's logs. */
 export const CONSISTENCY_METRIC = {
   metricNamespace: 'claimledger',
@@ -214,21 +201,13 @@ export class StatelessStack extends Stack {
         npis: config.npis,
       })),
     );
-    for (const module of PROVIDER_ROUTE_SCOPES.keys()) {
-      if (!routes.some((route) => route.module === module)) {
-        throw new Error(`PROVIDER_ROUTE_SCOPES names ${module}, which serves no route`);
-      }
-    }
-
     for (const route of routes) {
       const fn = appFunction(
         this,
         route.module,
         route,
         defaults,
-        PROVIDER_ROUTE_SCOPES.has(route.module)
-          ? { environment: { [PROVIDER_CLIENTS_ENV]: providerClientMap } }
-          : {},
+        route.providerScope ? { environment: { [PROVIDER_CLIENTS_ENV]: providerClientMap } } : {},
       );
       this.functions.set(route, fn);
       const method = this.api.root
@@ -452,7 +431,7 @@ export class StatelessStack extends Stack {
       schema: { type: JsonSchemaType.OBJECT },
     });
     for (const [route, fn] of this.functions) {
-      const scope = PROVIDER_ROUTE_SCOPES.get(route.module);
+      const scope = route.providerScope;
       if (scope === undefined) continue;
       api.root.resourceForPath(route.path).addMethod(route.method, new LambdaIntegration(fn), {
         authorizer,

@@ -1,3 +1,5 @@
+import type { ProviderScopeName } from '#http/identity.ts';
+
 /**
  * Every HTTP route, once. The local server dispatches from this table and the CDK stateless
  * stack creates one function and one API method per entry, so there is one implementation of
@@ -15,6 +17,12 @@ export interface RouteDefinition {
   access: Partial<Record<'claims' | 'records' | 'journal', 'read' | 'write'>>;
   /** Whether the bundle ships the rule files. */
   rules?: true;
+  /**
+   * Set on the routes the `provider` role may call (their handlers' role lists): the OAuth scope
+   * a provider system's client-credentials token needs. These routes, and only these, are also
+   * served on the provider API, where every method requires the caller's API key.
+   */
+  providerScope?: ProviderScopeName;
 }
 
 /** The export every handler module provides; CDK's `handler` prop is built from it. */
@@ -30,6 +38,7 @@ export const routes: readonly RouteDefinition[] = [
     // Reads records and accumulators, writes accumulators with the claim.
     access: { claims: 'write', records: 'write', journal: 'write' },
     rules: true,
+    providerScope: 'claims.write',
   },
   {
     method: 'GET',
@@ -38,6 +47,7 @@ export const routes: readonly RouteDefinition[] = [
     authenticated: true,
     // Appends to the journal: an analyst's read of a claim's detail is journaled.
     access: { claims: 'read', journal: 'write' },
+    providerScope: 'claims.read',
   },
   {
     method: 'PUT',
@@ -67,6 +77,7 @@ export const routes: readonly RouteDefinition[] = [
     module: 'journal-checkpoint.handler.ts',
     authenticated: true,
     access: { journal: 'read' },
+    providerScope: 'claims.read',
   },
   {
     method: 'GET',
@@ -81,6 +92,7 @@ export const routes: readonly RouteDefinition[] = [
     module: 'journal-proof.handler.ts',
     authenticated: true,
     access: { journal: 'read' },
+    providerScope: 'claims.read',
   },
   {
     method: 'GET',
@@ -88,6 +100,7 @@ export const routes: readonly RouteDefinition[] = [
     module: 'journal-consistency.handler.ts',
     authenticated: true,
     access: { journal: 'read' },
+    providerScope: 'claims.read',
   },
   {
     method: 'GET',

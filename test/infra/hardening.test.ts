@@ -4,11 +4,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/handlers/routes.ts';
 import { StatefulStack } from '../../infra/stateful-stack.ts';
-import {
-  ACCESS_LOG_FORMAT,
-  BODY_OPTIONAL_MODULES,
-  PROVIDER_ROUTE_SCOPES,
-} from '../../infra/stateless-stack.ts';
+import { ACCESS_LOG_FORMAT, BODY_OPTIONAL_MODULES } from '../../infra/stateless-stack.ts';
 import { logicalId, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
 
 type Resources = Record<
@@ -174,9 +170,7 @@ describe('hardening: encryption, retention, logging, alarms (dev stage)', () => 
       validated.filter((m) => JSON.stringify(m.RestApiId) === JSON.stringify({ Ref: logicalId(api) }));
     // Every such route on the people's API, and those of them the provider API serves there too.
     expect(onApi(dev.stateless.api)).toHaveLength(withBody.length);
-    expect(onApi(dev.stateless.providerApi)).toHaveLength(
-      withBody.filter((r) => PROVIDER_ROUTE_SCOPES.has(r.module)).length,
-    );
+    expect(onApi(dev.stateless.providerApi)).toHaveLength(withBody.filter((r) => r.providerScope).length);
     expect(validated).toHaveLength(onApi(dev.stateless.api).length + onApi(dev.stateless.providerApi).length);
     for (const method of validated) {
       expect(['POST', 'PUT']).toContain(method.HttpMethod);

@@ -11,7 +11,6 @@ import {
   type ProviderClientConfig,
   providerClientsOf,
 } from '../../infra/stage.ts';
-import { PROVIDER_ROUTE_SCOPES } from '../../infra/stateless-stack.ts';
 import { logicalId, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -148,7 +147,12 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
   });
 
   it('serves exactly the provider routes on the provider API, each with its scope and an API key required', () => {
-    expect([...PROVIDER_ROUTE_SCOPES.keys()].sort()).toEqual(providerModules().sort());
+    expect(
+      routes
+        .filter((route) => route.providerScope)
+        .map((route) => route.module)
+        .sort(),
+    ).toEqual(providerModules().sort());
     const template = resources(synth, 'statelessTemplate');
     const describe = (method: Method) => {
       const props = template[logicalId(method)]!.Properties;
@@ -161,7 +165,7 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
     };
     const provider = synth.stateless.providerApi.methods.map(describe);
     const expected = routes
-      .filter((route) => PROVIDER_ROUTE_SCOPES.has(route.module))
+      .filter((route) => route.providerScope)
       .map((route) => ({
         route: `${route.method} ${route.path}`,
         apiKeyRequired: true,
@@ -219,9 +223,7 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
       (template[logicalId(fn as never)]!.Properties.Environment as { Variables: Record<string, unknown> })
         .Variables;
     for (const [route, fn] of synth.stateless.functions) {
-      expect(PROVIDER_CLIENTS_ENV in variables(fn), route.module).toBe(
-        PROVIDER_ROUTE_SCOPES.has(route.module),
-      );
+      expect(PROVIDER_CLIENTS_ENV in variables(fn), route.module).toBe(route.providerScope !== undefined);
     }
     expect(PROVIDER_CLIENTS_ENV in variables(synth.stateless.integrator)).toBe(false);
     expect(PROVIDER_CLIENTS_ENV in variables(synth.stateless.checkpointPublisher)).toBe(false);
@@ -243,7 +245,7 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
     }
     // Every provider function gets the same map.
     for (const [route, fn] of synth.stateless.functions) {
-      if (!PROVIDER_ROUTE_SCOPES.has(route.module)) continue;
+      if (!route.providerScope) continue;
       expect(variables(fn)[PROVIDER_CLIENTS_ENV], route.module).toEqual(
         variables(submit)[PROVIDER_CLIENTS_ENV],
       );

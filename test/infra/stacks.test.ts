@@ -6,7 +6,6 @@ import { ruleSetHash } from '../../functions/engine/hash.ts';
 import { readRuleSetFiles } from '../../functions/engine/loader.ts';
 import { HANDLER_EXPORT, routes } from '../../functions/handlers/routes.ts';
 import { buildApp } from '../../infra/app.ts';
-import { PROVIDER_ROUTE_SCOPES } from '../../infra/stateless-stack.ts';
 
 describe('CDK app', () => {
   let stateful: Template;
@@ -101,7 +100,7 @@ describe('CDK app', () => {
       routes.filter((r) => r.authenticated).length,
     );
     expect(providers.map((m) => m.AuthorizationType)).toEqual(
-      [...PROVIDER_ROUTE_SCOPES.keys()].map(() => 'COGNITO_USER_POOLS'),
+      routes.filter((r) => r.providerScope).map(() => 'COGNITO_USER_POOLS'),
     );
   });
 
