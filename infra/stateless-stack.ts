@@ -42,7 +42,7 @@ import type { Construct } from 'constructs';
 import { ruleSetHash } from '../functions/engine/hash.ts';
 import { readRuleSetFiles } from '../functions/engine/loader.ts';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '../functions/handlers/routes.ts';
-import { PROVIDER_CLIENTS_ENV, type ProviderScopeName, providerScope } from '../functions/http/identity.ts';
+import { PROVIDER_CLIENTS_ENV, providerScope } from '../functions/http/identity.ts';
 import { PROBLEM_BASE } from '../functions/http/problem.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
