@@ -40,7 +40,7 @@ import { CheckpointsRepository } from '../../functions/store/checkpoints.reposit
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
 import type { PublishedTiles } from '../../functions/store/tile-mirror.ts';
-import { testEntry } from '../support/journal-entries.ts';
+import { journalGrower } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 import { tileNodeReader } from '../support/tile-auditor.ts';
 
@@ -108,7 +108,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
   let work: string;
   let bucketDir: string;
   let bucket: Bucket;
-  let next = 0;
+  let grow: (size: number) => Promise<void>;
 
   const mirror = (published: Bucket = bucket): CheckpointMirror => ({
     checkpoints,
@@ -121,14 +121,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
 
   /** Appends entries up to `size` (8 writers), integrates them and signs a checkpoint. */
   async function growTo(size: number): Promise<number> {
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < size) {
-          const n = next++;
-          await journal.append(`t${n}`, testEntry(n));
-        }
-      }),
-    );
+    await grow(size);
     await tree.integrateAll();
     return (await checkpoints.publishCheckpoint(key.signer, ORIGIN)).size;
   }
@@ -180,6 +173,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
   beforeAll(async () => {
     const tables = await freshTables();
     journal = new JournalRepository(tables.doc, tables.names.journal);
+    grow = journalGrower(journal, 't');
     tree = new JournalTreeRepository(tables.doc, tables.names.journal, journal);
     checkpoints = new CheckpointsRepository(tables.doc, tables.names.journal, tree);
     work = mkdtempSync(join(tmpdir(), 'tiles-'));

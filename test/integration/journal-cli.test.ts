@@ -2,10 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { journalCommand } from '../../functions/cli/journal.command.ts';
 import { fromHex, toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import { openCheckpoint, signCheckpoint } from '../../functions/journal/checkpoint.ts';
 import { type JournalEntry, leafHash } from '../../functions/journal/entry.ts';
@@ -19,6 +17,8 @@ import {
 } from '../../functions/store/checkpoints.repository.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { runJournal } from '../support/journal-cli.ts';
+import { journalGrower } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'claimledger.test/journal';
@@ -31,21 +31,6 @@ const entry = (n: number): JournalEntry => ({
   at: new Date(Date.UTC(2026, 1, 1, 0, 0, 0, n)).toISOString(),
   payload: { plan: 'PPO', n },
 });
-
-class Collector extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Collector();
-  const stderr = new Collector();
-  const code = await journalCommand(args, { stdout, stderr, env: {} });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
 
 describe('journal prove and consistency against DynamoDB Local', () => {
   let doc: DynamoDBDocumentClient;
@@ -61,7 +46,7 @@ describe('journal prove and consistency against DynamoDB Local', () => {
   let leaves: Uint8Array[];
 
   const connection = () => ['--endpoint', endpoint, '--journal-table', table, '--state-dir', emptyStateDir];
-  const run = (...args: string[]) => cli([...args, ...connection(), '--key', verifierKey]);
+  const run = (...args: string[]) => runJournal([...args, ...connection(), '--key', verifierKey]);
   const fileWith = (name: string, text: string) => {
     const file = join(work, name);
     writeFileSync(file, text);
@@ -81,16 +66,7 @@ describe('journal prove and consistency against DynamoDB Local', () => {
     const journal = new JournalRepository(doc, table);
     const tree = new JournalTreeRepository(doc, table, journal);
     const checkpoints = new CheckpointsRepository(doc, table, tree);
-    let next = 0;
-    const appendUpTo = (size: number) =>
-      Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (next < size) {
-            const n = next++;
-            await journal.append(`c${n}`, entry(n));
-          }
-        }),
-      );
+    const appendUpTo = journalGrower(journal, 'c', entry);
     await appendUpTo(100);
     await tree.integrateAll();
     checkpoint100 = await checkpoints.publishCheckpoint(signer, ORIGIN);
@@ -190,20 +166,20 @@ describe('journal prove and consistency against DynamoDB Local', () => {
     });
 
     it('needs a verifier key, and refuses one that is not', async () => {
-      const missing = await cli(['prove', '1', ...connection()]);
+      const missing = await runJournal(['prove', '1', ...connection()]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/^claimledger journal prove: no verifier key: pass --key/);
 
-      const garbage = await cli(['prove', '1', ...connection(), '--key', 'name+zz+abc']);
+      const garbage = await runJournal(['prove', '1', ...connection(), '--key', 'name+zz+abc']);
       expect(garbage.code).toBe(2);
       expect(garbage.stderr).toContain('--key: verifier key ID must be 8 hex digits');
 
-      const notAFile = await cli(['prove', '1', ...connection(), '--key', join(work, 'nope')]);
+      const notAFile = await runJournal(['prove', '1', ...connection(), '--key', join(work, 'nope')]);
       expect(notAFile.code).toBe(2);
       expect(notAFile.stderr).toContain('is neither a readable file nor a verifier key');
 
       const keyFile = fileWith('verifier.key', `${verifierKey}\n`);
-      expect((await cli(['prove', '1', ...connection(), '--key', keyFile])).code).toBe(0);
+      expect((await runJournal(['prove', '1', ...connection(), '--key', keyFile])).code).toBe(0);
     });
   });
 
@@ -383,7 +359,7 @@ describe('journal prove and consistency against DynamoDB Local', () => {
         }),
       );
 
-      const { code, stdout } = await cli(['verify', '--state-dir', stateDir]);
+      const { code, stdout } = await runJournal(['verify', '--state-dir', stateDir]);
       expect(code).toBe(0);
       expect(stdout).toContain(`✓ verified journal table ${table} at ${endpoint}`);
       expect(stdout).toContain('2 of 2 verified');
@@ -397,11 +373,18 @@ describe('journal prove and consistency against DynamoDB Local', () => {
 
     it('says which table is missing, and which endpoint is unreachable, with exit status 2', async () => {
       const isolated = ['--key', verifierKey, '--state-dir', emptyStateDir];
-      const noTable = await cli(['verify', '--endpoint', endpoint, '--table-prefix', 'nope-', ...isolated]);
+      const noTable = await runJournal([
+        'verify',
+        '--endpoint',
+        endpoint,
+        '--table-prefix',
+        'nope-',
+        ...isolated,
+      ]);
       expect(noTable.code).toBe(2);
       expect(noTable.stderr).toContain(`table nope-journal does not exist at ${endpoint}`);
 
-      const unreachable = await cli(['verify', '--endpoint', 'http://127.0.0.1:9', ...isolated]);
+      const unreachable = await runJournal(['verify', '--endpoint', 'http://127.0.0.1:9', ...isolated]);
       expect(unreachable.code).toBe(2);
       expect(unreachable.stderr).toMatch(
         /^claimledger journal verify: cannot read claimledger-local-journal at http:\/\/127\.0\.0\.1:9: /,
@@ -409,11 +392,11 @@ describe('journal prove and consistency against DynamoDB Local', () => {
     });
 
     it('prints usage for help and an unknown command', async () => {
-      const help = await cli(['help']);
+      const help = await runJournal(['help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Usage: claimledger journal <command>');
 
-      const unknown = await cli(['frobnicate']);
+      const unknown = await runJournal(['frobnicate']);
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain('claimledger journal: unknown command "frobnicate"');
     });

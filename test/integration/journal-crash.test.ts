@@ -2,9 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, inject, it } from 'vitest';
-import { journalCommand } from '../../functions/cli/journal.command.ts';
 import {
   generateEd25519KeyPair,
   localSignerFromKeyString,
@@ -15,18 +13,11 @@ import { CheckpointsRepository } from '../../functions/store/checkpoints.reposit
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { integrateAndPublish } from '../../functions/store/journal-publisher.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { runJournal } from '../support/journal-cli.ts';
 import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'claimledger.test/crash';
 const root = join(import.meta.dirname, '..', '..');
-
-class Collector extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 /** Starts a writer process; resolves with every acknowledgement it printed once it is SIGKILLed. */
 function writerKilledAfter(ms: number, args: string[]): Promise<Map<string, number>> {
@@ -110,25 +101,20 @@ describe('journal under writers killed at arbitrary points (SIGKILL, real proces
     expect(new Set(stored.map((e) => e.key)).size).toBe(size);
 
     // And the independent verifier agrees: tree, nodes and every signed checkpoint.
-    const stdout = new Collector();
-    const stderr = new Collector();
-    const code = await journalCommand(
-      [
-        'verify',
-        '--endpoint',
-        endpoint,
-        '--journal-table',
-        names.journal,
-        '--key',
-        verifierKeyString(ORIGIN, signer.publicKey),
-        '--origin',
-        ORIGIN,
-        '--state-dir',
-        mkdtempSync(join(tmpdir(), 'crash-')),
-      ],
-      { stdout, stderr, env: {} },
-    );
-    expect(stderr.text + stdout.text).toContain('verified');
-    expect(code, stdout.text + stderr.text).toBe(0);
+    const { code, stdout, stderr } = await runJournal([
+      'verify',
+      '--endpoint',
+      endpoint,
+      '--journal-table',
+      names.journal,
+      '--key',
+      verifierKeyString(ORIGIN, signer.publicKey),
+      '--origin',
+      ORIGIN,
+      '--state-dir',
+      mkdtempSync(join(tmpdir(), 'crash-')),
+    ]);
+    expect(stderr + stdout).toContain('verified');
+    expect(code, stdout + stderr).toBe(0);
   }, 120_000);
 });

@@ -1,10 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { journalCommand } from '../../functions/cli/journal.command.ts';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import { canonicalize } from '../../functions/journal/canonical-json.ts';
 import { type JournalEntry, leafHash } from '../../functions/journal/entry.ts';
@@ -14,6 +12,8 @@ import { CheckpointsRepository } from '../../functions/store/checkpoints.reposit
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { entryKey, type ItemKey, sequencingKey, treeNodeKey } from '../../functions/store/journal-keys.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { runJournal } from '../support/journal-cli.ts';
+import { journalGrower } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'claimledger.test/journal';
@@ -31,14 +31,6 @@ const entry = (n: number): JournalEntry => ({
   payload: { outcome: 'approved', paidCents: 1000 + n },
 });
 
-class Collector extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
 describe('journal verify detects tampering with the stored journal', () => {
   let doc: DynamoDBDocumentClient;
   let table: string;
@@ -47,15 +39,18 @@ describe('journal verify detects tampering with the stored journal', () => {
   let verifierKey: string;
   let work: string;
 
-  async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = new Collector();
-    const stderr = new Collector();
-    const code = await journalCommand(
-      [...args, '--endpoint', endpoint, '--journal-table', table, '--key', verifierKey, '--state-dir', work],
-      { stdout, stderr, env: {} },
-    );
-    return { code, stdout: stdout.text, stderr: stderr.text };
-  }
+  const run = (...args: string[]) =>
+    runJournal([
+      ...args,
+      '--endpoint',
+      endpoint,
+      '--journal-table',
+      table,
+      '--key',
+      verifierKey,
+      '--state-dir',
+      work,
+    ]);
 
   async function item(key: ItemKey): Promise<Record<string, unknown>> {
     const { Item } = await doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
@@ -106,16 +101,9 @@ describe('journal verify detects tampering with the stored journal', () => {
     const journal = new JournalRepository(doc, table);
     const tree = new JournalTreeRepository(doc, table, journal);
     const checkpoints = new CheckpointsRepository(doc, table, tree);
-    let next = 0;
+    const growTo = journalGrower(journal, 'k', entry);
     for (const size of [...CHECKPOINTS, SIZE]) {
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (next < size) {
-            const n = next++;
-            await journal.append(`k${n}`, entry(n));
-          }
-        }),
-      );
+      await growTo(size);
       await tree.integrateAll();
       if (CHECKPOINTS.includes(size)) await checkpoints.publishCheckpoint(signer, ORIGIN);
     }
@@ -357,24 +345,20 @@ describe('journal verify detects tampering with the stored journal', () => {
     });
 
     // Offline: a bogus endpoint proves the export is all it reads.
-    const stdout = new Collector();
-    const code = await journalCommand(
-      [
-        'verify',
-        '--from-export',
-        file,
-        '--key',
-        verifierKey,
-        '--endpoint',
-        'http://127.0.0.1:9',
-        '--state-dir',
-        work,
-      ],
-      { stdout, stderr: new Collector(), env: {} },
-    );
-    expect(stdout.text).toContain(`✓ verified export ${file}`);
-    expect(stdout.text).toContain('305 read, 305 verified');
-    expect(stdout.text).toContain('3 of 3 verified');
+    const { code, stdout } = await runJournal([
+      'verify',
+      '--from-export',
+      file,
+      '--key',
+      verifierKey,
+      '--endpoint',
+      'http://127.0.0.1:9',
+      '--state-dir',
+      work,
+    ]);
+    expect(stdout).toContain(`✓ verified export ${file}`);
+    expect(stdout).toContain('305 read, 305 verified');
+    expect(stdout).toContain('3 of 3 verified');
     expect(code).toBe(0);
   });
 

@@ -2,10 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { journalCommand } from '../../../functions/cli/journal.command.ts';
 import { ExportScanner, scanExport, writeExport } from '../../../functions/cli/journal-export.ts';
 import {
   EXPORT_FORMAT,
@@ -22,20 +20,12 @@ import { generateEd25519KeyPair, localEd25519Signer } from '../../../functions/j
 import { rootFromLeafHashes } from '../../../functions/journal/merkle.ts';
 import { verifierKeyString } from '../../../functions/journal/note.ts';
 import type { JournalStorage } from '../../../functions/store/journal-audit.reader.ts';
+import { runJournal, TextCollector } from '../../support/journal-cli.ts';
 import { testEntry } from '../../support/journal-entries.ts';
 
 const ORIGIN = 'unit.test/journal';
 const SIZE = 12;
 const CHECKPOINT_SIZES = [4, 9, 12];
-
-class Collector extends Writable {
-  text = '';
-  isTTY?: boolean;
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 /** What journal export streams, over an in-memory journal. */
 function storageOf(records: EntryRecord[], notes: string[]): JournalStorage {
@@ -87,20 +77,24 @@ describe('journal export trailer', () => {
   };
 
   async function exportOf(entries: EntryRecord[], checkpointNotes: string[]) {
-    const out = new Collector();
-    const summary = await writeExport(storageOf(entries, checkpointNotes), out, new Collector());
+    const out = new TextCollector();
+    const summary = await writeExport(storageOf(entries, checkpointNotes), out, new TextCollector());
     return { text: out.text, summary };
   }
 
   async function verify(text: string | Buffer, ...extra: string[]) {
-    const stdout = new Collector();
-    const stderr = new Collector();
     const path = file(text);
-    const code = await journalCommand(
-      ['verify', '--from-export', path, '--key', verifierKey, '--state-dir', noState, ...extra],
-      { stdout, stderr, env: {} },
-    );
-    return { code, stdout: stdout.text, stderr: stderr.text, path };
+    const result = await runJournal([
+      'verify',
+      '--from-export',
+      path,
+      '--key',
+      verifierKey,
+      '--state-dir',
+      noState,
+      ...extra,
+    ]);
+    return { ...result, path };
   }
 
   /** Fails, says so precisely on stdout, and never falls through to an unexpected error. */
@@ -184,15 +178,15 @@ describe('journal export trailer', () => {
     });
 
     it('keeps drawing the progress bar on a terminal, and clears it', async () => {
-      const stderr = new Collector();
-      stderr.isTTY = true;
-      const code = await journalCommand(
+      const terminal = new TextCollector();
+      terminal.isTTY = true;
+      const { code, stderr } = await runJournal(
         ['verify', '--from-export', file(exported), '--key', verifierKey, '--state-dir', noState],
-        { stdout: new Collector(), stderr, env: {} },
+        terminal,
       );
       expect(code).toBe(0);
-      expect(stderr.text).toContain(`verify [${'█'.repeat(24)}] 12/12 100%`);
-      expect(stderr.text.endsWith('\r\x1b[K')).toBe(true);
+      expect(stderr).toContain(`verify [${'█'.repeat(24)}] 12/12 100%`);
+      expect(stderr.endsWith('\r\x1b[K')).toBe(true);
     });
   });
 
@@ -454,15 +448,16 @@ describe('journal export trailer', () => {
         expectPreciseFailure(result);
         expect(result.stdout).toContain('(checkpoint lines are missing)');
 
-        const stderr = new Collector();
-        const code = await journalCommand(
-          ['verify', '--legacy-export', '--key', verifierKey, '--state-dir', noState],
-          { stdout: new Collector(), stderr, env: {} },
-        );
+        const { code, stderr } = await runJournal([
+          'verify',
+          '--legacy-export',
+          '--key',
+          verifierKey,
+          '--state-dir',
+          noState,
+        ]);
         expect(code).toBe(2);
-        expect(stderr.text).toBe(
-          'claimledger journal verify: --legacy-export applies only with --from-export\n',
-        );
+        expect(stderr).toBe('claimledger journal verify: --legacy-export applies only with --from-export\n');
       });
     });
   });
