@@ -80,35 +80,28 @@ export class JournalRepository {
    * condition makes a second append with the same key fail the caller's transaction.
    */
   stage(key: string, entry: JournalEntry): { items: DocTransactItem[]; leafHash: string } {
-    const { leafHash: hash, text, documentItem } = prepare(this.table, key, entry);
+    const prepared = prepare(this.table, key, entry);
+    return { items: this.stagedItems(key, entry.at, prepared), leafHash: prepared.leafHash };
+  }
+
+  private stagedItems(
+    key: string,
+    at: string,
+    { leafHash: hash, text, documentItem }: Prepared,
+  ): DocTransactItem[] {
     const shard = createHash('sha256').update(key).digest().readUInt16BE(0) % this.pendingShards;
-    return {
-      leafHash: hash,
-      items: [
-        {
-          Put: {
-            TableName: this.table,
-            // Sorted by staging time within a shard, so sequencing takes the oldest first.
-            Item: {
-              pk: `PENDING#${shard}`,
-              sk: `${entry.at}#${key}`,
-              key,
-              entry: text,
-              leafHash: hash,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
+    return [
+      {
+        Put: {
+          TableName: this.table,
+          // Sorted by staging time within a shard, so sequencing takes the oldest first.
+          Item: { pk: `PENDING#${shard}`, sk: `${at}#${key}`, key, entry: text, leafHash: hash },
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
-        {
-          Put: {
-            TableName: this.table,
-            Item: { ...sequencingKey(key), key, leafHash: hash },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        documentItem,
-      ],
-    };
+      },
+      newItem(this.table, { ...sequencingKey(key), key, leafHash: hash }),
+      documentItem,
+    ];
   }
 
   /** Keys of every entry about `docId`, by revision (then key), with their index once sequenced. */
@@ -134,30 +127,38 @@ export class JournalRepository {
    * another writer moved the size first, it is staged and sequenced by group commit.
    */
   async append(key: string, entry: JournalEntry, alongside: DocTransactItem[] = []): Promise<JournalReceipt> {
+    const prepared = prepare(this.table, key, entry);
     if (
       this.knownSize !== undefined &&
       !this.inFlight &&
       !this.directInFlight &&
       Date.now() >= this.directPausedUntil
     ) {
-      const receipt = await this.appendDirect(key, entry, alongside, this.knownSize);
+      const receipt = await this.appendDirect(key, prepared, alongside, this.knownSize);
       if (receipt) return receipt;
     }
-    const staged = this.stage(key, entry);
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: [...alongside, ...staged.items] }));
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [...alongside, ...this.stagedItems(key, entry.at, prepared)],
+        }),
+      );
     } catch (error: unknown) {
       const failed = failedConditions(error);
-      // Only the journal's own items failed: this key was appended before. Same entry → the
-      // append is a retry and gets the first receipt; a different entry is a caller bug.
+      // Only the journal's own items failed: this key was appended before.
       if (failed && failed.length > 0 && failed.every((i) => i >= alongside.length)) {
-        const existing = await this.findByKey(key);
-        if (existing?.leafHash === staged.leafHash) return this.receipt(key);
-        throw new JournalKeyConflictError(`journal key ${key} already holds a different entry`);
+        return this.receiptOfRetry(key, prepared.leafHash);
       }
       throw error;
     }
     return this.receipt(key, true);
+  }
+
+  /** The key is taken: the same entry is a retry and gets the first receipt; another is a caller bug. */
+  private async receiptOfRetry(key: string, leafHash: string): Promise<JournalReceipt> {
+    const existing = await this.findByKey(key);
+    if (existing?.leafHash === leafHash) return this.receipt(key);
+    throw new JournalKeyConflictError(`journal key ${key} already holds a different entry`);
   }
 
   /**
@@ -165,36 +166,23 @@ export class JournalRepository {
    * conditional on the size this process last saw, all in the caller's transaction: one round
    * trip, never pending, and as crash-safe as any transaction (all of it or none). Returns null
    * when the size had moved (another writer appended) or a concurrent transaction held an
-   * item; the caller then takes the staging path, and this process pauses direct attempts for
-   * a second so that, under contention, they do not keep taking the counter from group
-   * commits. One direct attempt at a time per process: concurrent appends in a process go
+   * item; the caller then takes the staging path, and this process pauses direct attempts
+   * (DIRECT_PAUSE_MS) so that, under contention, they do not keep taking the counter from
+   * group commits. One direct attempt at a time per process: concurrent appends in a process go
    * straight to group commit.
    */
   private async appendDirect(
     key: string,
-    entry: JournalEntry,
+    { leafHash: hash, text, documentItem }: Prepared,
     alongside: DocTransactItem[],
     size: number,
   ): Promise<JournalReceipt | null> {
     this.directInFlight = true;
     try {
-      const { leafHash: hash, text, documentItem } = prepare(this.table, key, entry);
       const items: DocTransactItem[] = [
         ...alongside,
-        {
-          Put: {
-            TableName: this.table,
-            Item: { ...entryKey(size), index: size, key, entry: text, leafHash: hash },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        {
-          Put: {
-            TableName: this.table,
-            Item: { ...sequencingKey(key), key, leafHash: hash, index: size },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
+        newItem(this.table, { ...entryKey(size), index: size, key, entry: text, leafHash: hash }),
+        newItem(this.table, { ...sequencingKey(key), key, leafHash: hash, index: size }),
         documentItem,
         sizeUpdate(this.table, size, size + 1),
       ];
@@ -207,12 +195,7 @@ export class JournalRepository {
         if (failed === null) throw error;
         // The caller's own conditions failed: its business, with the positions it expects.
         if (failed.some((i) => i < alongside.length)) throw error;
-        if (failed.includes(alongside.length + 1)) {
-          // The key item exists: a retry of an acknowledged append, or a caller bug.
-          const existing = await this.findByKey(key);
-          if (existing?.leafHash === hash) return this.receipt(key);
-          throw new JournalKeyConflictError(`journal key ${key} already holds a different entry`);
-        }
+        if (failed.includes(alongside.length + 1)) return this.receiptOfRetry(key, hash);
         return null;
       }
       this.knownSize = size + 1;
@@ -297,13 +280,7 @@ export class JournalRepository {
     pending.forEach((p, i) => {
       const index = size + i;
       items.push(
-        {
-          Put: {
-            TableName: this.table,
-            Item: { ...entryKey(index), index, key: p.key, entry: p.entry, leafHash: p.leafHash },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
+        newItem(this.table, { ...entryKey(index), index, key: p.key, entry: p.entry, leafHash: p.leafHash }),
         {
           Delete: {
             TableName: this.table,
@@ -410,12 +387,19 @@ function sizeUpdate(table: string, size: number, next: number): DocTransactItem 
   };
 }
 
+/** A Put that only creates: the entry and key items are written once, never replaced. */
+function newItem(table: string, item: Record<string, unknown>): DocTransactItem {
+  return { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } };
+}
+
 /** An entry's canonical text and leaf hash, and its document-history item, however it is appended. */
-function prepare(
-  table: string,
-  key: string,
-  entry: JournalEntry,
-): { leafHash: string; text: string; documentItem: DocTransactItem } {
+interface Prepared {
+  leafHash: string;
+  text: string;
+  documentItem: DocTransactItem;
+}
+
+function prepare(table: string, key: string, entry: JournalEntry): Prepared {
   const bytes = encodeEntry(entry);
   if (bytes.length > MAX_ENTRY_BYTES) {
     throw new TooLargeError(
