@@ -5,6 +5,7 @@ import type { ReadAudit } from '#claims/audited-read.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
 import * as z from '#functions/zod.ts';
 import { CheckpointReads } from '#store/checkpoint-reads.ts';
+import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
@@ -42,7 +43,7 @@ export interface AppContext {
   reviews: ReviewRepository;
   journal: JournalRepository;
   tree: JournalTreeRepository;
-  /** Reads only: the integrator composes its own signing CheckpointsRepository. */
+  /** Reads only: the integrator signs through signingCheckpoints. */
   checkpoints: CheckpointReads;
   /** The journal's read side: checkpoints, entries, proofs, document history. */
   journalRead: JournalReadPort;
@@ -109,6 +110,11 @@ export const tree = /* @__PURE__ */ once(
 );
 
 export const checkpoints = /* @__PURE__ */ once(() => new CheckpointReads(dynamo(), config().JOURNAL_TABLE));
+
+/** Signs checkpoints: only the integrator uses it, so only its bundle carries Ed25519. */
+export const signingCheckpoints = /* @__PURE__ */ once(
+  () => new CheckpointsRepository(dynamo(), config().JOURNAL_TABLE, tree()),
+);
 
 export const journalRead = /* @__PURE__ */ once(() => journalReader(journal(), tree(), checkpoints()));
 

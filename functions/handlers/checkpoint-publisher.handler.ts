@@ -8,7 +8,7 @@ import {
   MirrorConsistencyError,
   mirrorLatestCheckpoint,
 } from '#store/checkpoint-mirror.ts';
-import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
+import { CheckpointReads } from '#store/checkpoint-reads.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
 import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
@@ -34,7 +34,7 @@ async function build(): Promise<CheckpointMirror> {
   );
   const s3 = new S3Client({});
   return {
-    checkpoints: new CheckpointsRepository(doc, env.JOURNAL_TABLE, tree),
+    checkpoints: new CheckpointReads(doc, env.JOURNAL_TABLE),
     tree,
     published: s3PublishedCheckpoints(s3, env.CHECKPOINT_BUCKET),
     tiles: s3PublishedTiles(s3, env.CHECKPOINT_BUCKET),

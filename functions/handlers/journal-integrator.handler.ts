@@ -1,6 +1,5 @@
 import * as z from '#functions/zod.ts';
 import { log } from '#http/logger.ts';
-import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { integrateAndPublish } from '#store/journal-publisher.ts';
 import { kmsEd25519Signer } from '#store/kms-signer.ts';
 import * as app from './app-context.ts';
@@ -12,7 +11,6 @@ const environment = z.object({
 });
 
 let signer: ReturnType<typeof kmsEd25519Signer> | undefined;
-let checkpoints: CheckpointsRepository | undefined;
 
 /**
  * Triggered by the journal table's stream when entries are sequenced (the CDK filter passes
@@ -23,18 +21,14 @@ let checkpoints: CheckpointsRepository | undefined;
 export const handler = async (): Promise<void> => {
   const env = environment.parse(process.env);
   signer ??= kmsEd25519Signer(env.JOURNAL_ORIGIN, env.JOURNAL_SIGNING_KEY_ID);
-  const dynamo = app.dynamo();
-  const tree = app.tree();
-  const journalSearch = app.journalSearch();
-  checkpoints ??= new CheckpointsRepository(dynamo, app.config().JOURNAL_TABLE, tree);
   const startedAt = Date.now();
   const checkpoint = await integrateAndPublish({
     journal: app.journal(),
-    tree,
-    checkpoints,
+    tree: app.tree(),
+    checkpoints: app.signingCheckpoints(),
     signer: await signer,
     origin: env.JOURNAL_ORIGIN,
-    search: journalSearch,
+    search: app.journalSearch(),
   });
   log('info', {
     component: 'journal-integrator',

@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
 import { PROVIDER_CLIENTS_ENV } from '#http/identity.ts';
-import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { createTables } from '#store/create-tables.ts';
 import { createLocalClient, tableNamesFor } from '#store/dynamo-client.ts';
 import { demoProviders, seedDemo } from './demo-seed.ts';
@@ -85,7 +84,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const fresh = (await createTables(raw, names)).includes(names.journal);
   raw.destroy();
 
-  const { appContext } = await import('#handlers/app-context.ts');
+  const { appContext, signingCheckpoints } = await import('#handlers/app-context.ts');
   const { activeRuleSet } = await import('#handlers/rule-set-context.ts');
   const context = await appContext();
   // Load, check and journal the rule set's activation now rather than on the first claim.
@@ -98,7 +97,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const integrator = startJournalIntegrator({
     journal: context.journal,
     tree: context.tree,
-    checkpoints: new CheckpointsRepository(context.dynamo, names.journal, context.tree),
+    checkpoints: signingCheckpoints(),
     signer: key.signer,
     origin: LOCAL_JOURNAL_ORIGIN,
     search: context.journalSearch,
