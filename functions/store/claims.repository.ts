@@ -37,7 +37,7 @@ export type CompactLine = Omit<PriorClaimLine, 'claimDocId' | 'billingProviderNp
  */
 export function claimItem(claim: StoredClaim): Record<string, unknown> {
   const { submission } = claim;
-  const sort = `${submission.serviceDateFrom}#${claim.id}`;
+  const sort = historySortKey(claim);
   return {
     pk: claimPk(claim.id),
     sk: claimSk,
@@ -71,7 +71,7 @@ export function memberClaimItem(claim: StoredClaim): Record<string, unknown> {
   const { submission } = claim;
   return {
     pk: memberClaimsPk(submission.memberId),
-    sk: `${submission.serviceDateFrom}#${claim.id}`,
+    sk: historySortKey(claim),
     id: claim.id,
     memberId: submission.memberId,
     billingProviderNpi: submission.billingProviderNpi,
@@ -80,6 +80,9 @@ export function memberClaimItem(claim: StoredClaim): Record<string, unknown> {
 }
 
 export const memberClaimsPk = (memberId: string) => `MEMBER#${memberId}`;
+
+/** A claim's place in its member's (and provider's) history: first date of service, then id. */
+const historySortKey = (claim: StoredClaim) => `${claim.submission.serviceDateFrom}#${claim.id}`;
 
 /**
  * The member's claims version, in the same partition as its claim lines and sorted after them
