@@ -112,11 +112,13 @@ export class JournalRepository {
       ExpressionAttributeValues: { ':pk': `DOC#${docId}` },
       ConsistentRead: true,
     });
+    // One BatchGet per 100 revisions, not a GetItem each: a claim's history grows with every
+    // audited read of it.
     const keys = items.map((item) => String(item.key));
-    const found = await Promise.all(keys.map((key) => this.findByKey(key)));
-    return keys.flatMap((key, i) => {
-      const receipt = found[i];
-      return receipt ? [{ key, ...receipt }] : [];
+    const found = await batchGetAll(this.client, this.table, keys.map(sequencingKey));
+    return keys.flatMap((key) => {
+      const item = found.get(sequencingKey(key).pk);
+      return item ? [{ key, ...receiptOf(item) }] : [];
     });
   }
 
@@ -242,10 +244,7 @@ export class JournalRepository {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.table, Key: sequencingKey(key), ConsistentRead: true }),
     );
-    if (!Item) return null;
-    return Item.index === undefined
-      ? { leafHash: String(Item.leafHash) }
-      : { index: Number(Item.index), leafHash: String(Item.leafHash) };
+    return Item ? receiptOf(Item) : null;
   }
 
   /** Number of sequenced entries (the next index). */
@@ -385,6 +384,13 @@ function sizeUpdate(table: string, size: number, next: number): DocTransactItem 
       ExpressionAttributeValues: { ':next': next, ...(size === 0 ? {} : { ':size': size }) },
     },
   };
+}
+
+/** A key item's receipt; `index` is absent while its entry is pending. */
+function receiptOf(item: Record<string, unknown>): { index?: number; leafHash: string } {
+  return item.index === undefined
+    ? { leafHash: String(item.leafHash) }
+    : { index: Number(item.index), leafHash: String(item.leafHash) };
 }
 
 /** A Put that only creates: the entry and key items are written once, never replaced. */
