@@ -16,6 +16,7 @@ import { CheckpointReads, type StoredCheckpoint } from './checkpoint-reads.ts';
 import { HeadMismatchError, proveExtends } from './head-consistency.ts';
 import { checkpointKey } from './journal-keys.ts';
 import type { JournalTreeRepository } from './journal-tree.repository.ts';
+import { isConditionFailure } from './transactions.ts';
 
 export type { StoredCheckpoint } from './checkpoint-reads.ts';
 
@@ -119,7 +120,7 @@ export class CheckpointsRepository extends CheckpointReads {
         }),
       );
     } catch (error: unknown) {
-      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      if (!isConditionFailure(error)) throw error;
       // A concurrent publisher stored this size first; the same tree gives the same root.
       const existing = await this.bySize(stored.size);
       if (existing && bytesEqual(existing.rootHash, stored.rootHash)) return existing;

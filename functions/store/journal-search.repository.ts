@@ -47,6 +47,7 @@ import { batchPutAll } from './batch.ts';
 import type { JournalRepository } from './journal.repository.ts';
 import { pad12 } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
+import { isConditionFailure } from './transactions.ts';
 
 export const searchPk = (facet: SearchFacet, value: string) => `SX#${facet}#${value}`;
 export const searchSk = (at: string, index: number) => `${at}#${pad12(index)}`;
@@ -508,7 +509,7 @@ export class JournalSearchRepository implements JournalSearchPort, ProviderSumma
         );
         return;
       } catch (error: unknown) {
-        if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+        if (!isConditionFailure(error)) throw error;
         const { Item } = await this.client.send(
           new GetCommand({ TableName: this.table, Key, ConsistentRead: true, ProjectionExpression: 'upTo' }),
         );
@@ -537,7 +538,7 @@ export class JournalSearchRepository implements JournalSearchPort, ProviderSumma
       );
       return true;
     } catch (error: unknown) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }

@@ -43,6 +43,7 @@ import { type Tile, tileNodes } from '#journal/tiles.ts';
 import { batchGetAll, batchPutAll } from './batch.ts';
 import type { JournalRepository } from './journal.repository.ts';
 import { entryKey, treeNodeKey } from './journal-keys.ts';
+import { isConditionFailure } from './transactions.ts';
 
 /** The integrated tree: its size, root and right edge (hashes of `rightEdgeNodes(size)`). */
 export interface TreeState {
@@ -266,7 +267,7 @@ export class JournalTreeRepository {
       );
       return true;
     } catch (error: unknown) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }

@@ -1,16 +1,17 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TooLargeError } from '#claims/errors.ts';
 import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
 import { batchGetAll } from './batch.ts';
 import { entryKey, sequencingKey } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
-import { failedConditions, isContention } from './transactions.ts';
+import { failedConditions, isConditionFailure, isContention } from './transactions.ts';
 
 /** What a writer gets back once its entry has a place in the log. */
 export interface JournalReceipt {
@@ -42,6 +43,12 @@ export class JournalKeyConflictError extends Error {
 const BATCH = 33;
 // How long a process appends only by group commit after losing a direct attempt.
 const DIRECT_PAUSE_MS = 10_000;
+// The sequencer lease: how long it lasts unless renewed, how often a writer that does not hold
+// it looks whether its entry was sequenced, and how long a writer waits for its index at most.
+const LEASE_MS = 2_000;
+const POLL_MS = 15;
+const RECEIPT_TIMEOUT_MS = 20_000;
+const LEASE_KEY = { pk: 'STATE', sk: 'SEQUENCER' } as const;
 // An entry is stored whole in one item (pending, then sequenced); DynamoDB items stop at 400 KB.
 const MAX_ENTRY_BYTES = 350 * 1024;
 
@@ -51,11 +58,18 @@ const MAX_ENTRY_BYTES = 350 * 1024;
  * Either way the entry is written inside the caller's own transaction, so a decision and its
  * journal entry are written together or not at all. Directly, the entry takes the next index
  * in that transaction, conditional on the size counter (one round trip). Otherwise staging
- * puts the entry in one of a few pending partitions, and
- * sequencing gives pending entries dense indices in batches (group commit): whoever wins the
- * conditional update of the size counter sequences everybody's pending entries, so writers
- * never lose, duplicate or reorder an acknowledged entry, and a writer that crashed after
- * staging is sequenced by the next one. See README "Journal sequencing" for the throughput math.
+ * puts the entry in one of a few pending partitions, and sequencing gives pending entries
+ * dense indices in batches (group commit) after the current size, conditional on the size
+ * not having moved: writers never lose, duplicate or reorder an acknowledged entry, and a
+ * writer that crashed after staging is sequenced by the next round.
+ *
+ * Who runs the rounds: the process holding the sequencer lease (a `STATE/SEQUENCER` item with
+ * an owner and an expiry), while it has appends waiting; other processes' writers wait for
+ * their index by reading their key item. Without the lease, every waiting process would race
+ * for the counter and all but one would lose a full transaction each round. The lease only
+ * decides who tries: correctness never depends on it (the counter's condition arbitrates), so
+ * an expired lease or clocks that disagree cost throughput, never entries. See README
+ * "Journal sequencing" for the throughput math.
  */
 export class JournalRepository {
   private inFlight: Promise<Map<string, JournalReceipt>> | undefined;
@@ -68,6 +82,11 @@ export class JournalRepository {
   private knownSize: number | undefined;
   /** After a lost direct attempt, other writers are active: group commit only, for a while. */
   private directPausedUntil = 0;
+  /** This process's name on the sequencer lease, and when the lease it holds expires (0: none). */
+  private readonly owner = randomUUID();
+  private leaseUntil = 0;
+  /** Appends (and receipt look-ups) of this process waiting for an index: the lease is held while any do. */
+  private waiting = 0;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -222,21 +241,101 @@ export class JournalRepository {
   }
 
   /**
-   * Sequences pending entries until `key` has its index, and returns the receipt. `staged`
-   * says the caller has just staged it, so the first look-up can be skipped: the sequencing
-   * round reports the indices it assigned.
+   * Waits until `key` has its index and returns the receipt. While waiting, this process runs
+   * the sequencing rounds if it holds (or can take) the sequencer lease, and otherwise looks at
+   * its key item every POLL_MS. `staged` says the caller has just staged the entry, so the first
+   * look-up can be skipped.
    */
   async receipt(key: string, staged = false): Promise<JournalReceipt> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      if (!staged || attempt > 0) {
-        const found = await this.findByKey(key);
-        if (found === null) throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
-        if (found.index !== undefined) return { index: found.index, leafHash: found.leafHash, key };
+    this.waiting++;
+    try {
+      const deadline = Date.now() + RECEIPT_TIMEOUT_MS;
+      let lease: Lease | undefined;
+      for (let first = true; Date.now() < deadline; first = false) {
+        if (!staged || !first) {
+          const seen = await this.lookUp(key);
+          if (seen.found === null)
+            throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
+          const { index, leafHash: hash } = seen.found;
+          if (index !== undefined) return { index, leafHash: hash, key };
+          lease = seen.lease;
+        }
+        if (await this.holdLease(lease)) {
+          const assigned = (await this.sequenceShared()).get(key);
+          if (assigned) return assigned;
+        } else {
+          await sleep(POLL_MS * (0.5 + Math.random()));
+        }
       }
-      const assigned = (await this.sequenceShared()).get(key);
-      if (assigned) return assigned;
+      throw new JournalSequencingError(
+        `entry ${key} was not sequenced within ${RECEIPT_TIMEOUT_MS / 1000} s`,
+      );
+    } finally {
+      if (--this.waiting === 0) await this.releaseLease();
     }
-    throw new JournalSequencingError(`entry ${key} was not sequenced after 50 rounds`);
+  }
+
+  /** The key item and the sequencer lease, in one consistent read. */
+  private async lookUp(
+    key: string,
+  ): Promise<{ found: { index?: number; leafHash: string } | null; lease?: Lease }> {
+    const items = await batchGetAll(this.client, this.table, [sequencingKey(key), LEASE_KEY]);
+    const item = items.get(sequencingKey(key).pk);
+    const lease = items.get(LEASE_KEY.pk);
+    return {
+      found: item ? receiptOf(item) : null,
+      ...(lease ? { lease: { owner: String(lease.owner), until: Number(lease.until) } } : {}),
+    };
+  }
+
+  /**
+   * True when this process holds the sequencer lease, taking or renewing it if needed. `seen`,
+   * the lease as last read, spares a write that could only fail while another owner's lease
+   * is live. Expiry compares clocks of different machines: skew only moves when a stale lease
+   * is taken over.
+   */
+  private async holdLease(seen?: Lease): Promise<boolean> {
+    const now = Date.now();
+    if (this.leaseUntil - now > LEASE_MS / 2) return true;
+    if (seen && seen.owner !== this.owner && seen.until >= now) return false;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: LEASE_KEY,
+          UpdateExpression: 'SET #owner = :me, #until = :until',
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :me OR #until < :now',
+          ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+          ExpressionAttributeValues: { ':me': this.owner, ':now': now, ':until': now + LEASE_MS },
+        }),
+      );
+    } catch (error: unknown) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    this.leaseUntil = now + LEASE_MS;
+    return true;
+  }
+
+  /**
+   * Gives the lease up as soon as nothing of this process waits, so that another process's
+   * writers need not wait for it to expire. Best effort: if the delete fails, the lease expires.
+   */
+  private async releaseLease(): Promise<void> {
+    if (this.leaseUntil === 0) return;
+    this.leaseUntil = 0;
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: LEASE_KEY,
+          UpdateExpression: 'SET #until = :expired',
+          ConditionExpression: '#owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+          ExpressionAttributeValues: { ':me': this.owner, ':expired': 0 },
+        }),
+      )
+      .catch(() => undefined);
   }
 
   /** The receipt of an entry by its key, or null; `index` is absent while it is still pending. */
@@ -315,11 +414,17 @@ export class JournalRepository {
    * One group commit of whatever is pending, for entries whose writers crashed after staging
    * (a live writer sequences its own). Uncontended appends go direct and never look at the
    * pending partitions, so the integrator sweeps them once a round: one batch, not until
-   * empty, so that under load the round still goes on to integrate and sign. Returns how many
-   * entries it sequenced.
+   * empty, so that under load the round still goes on to integrate and sign. Skipped while
+   * another process holds the sequencer lease: its rounds take the oldest entries first,
+   * orphans included. Returns how many entries it sequenced.
    */
   async sweepPending(): Promise<number> {
-    return (await this.sequenceShared()).size;
+    if (!(await this.holdLease())) return 0;
+    try {
+      return (await this.sequenceShared()).size;
+    } finally {
+      if (this.waiting === 0) await this.releaseLease();
+    }
   }
 
   /** Entries by index, in order; missing indices are simply absent from the result. */
@@ -371,6 +476,14 @@ export class JournalRepository {
       .slice(0, BATCH);
   }
 }
+
+/** The sequencer lease as read: who holds it, and until when (epoch ms, by the holder's clock). */
+interface Lease {
+  owner: string;
+  until: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The size counter moving from `size` to `next`, conditional on it still being `size`. */
 function sizeUpdate(table: string, size: number, next: number): DocTransactItem {

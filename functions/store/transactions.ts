@@ -17,3 +17,8 @@ export function isContention(error: unknown): boolean {
     (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
   );
 }
+
+/** True when a single conditional write (not a transaction) failed its condition. */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
