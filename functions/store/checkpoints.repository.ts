@@ -49,8 +49,7 @@ export class CheckpointsRepository extends CheckpointReads {
    * @throws InconsistentCheckpointError when any of those checks fails; nothing is signed.
    */
   async publishCheckpoint(signer: NoteSigner, origin: string): Promise<StoredCheckpoint> {
-    const state = await this.tree.treeState();
-    const previous = await this.latest();
+    const [state, previous] = await Promise.all([this.tree.treeState(), this.latest()]);
     const reader = this.tree.nodeReader();
 
     if (previous) {

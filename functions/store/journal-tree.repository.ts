@@ -110,19 +110,28 @@ export class JournalTreeRepository {
    * of `maxBatch`. Returns the final state.
    */
   async integrateAll(maxBatch: number = DEFAULT_MAX_BATCH): Promise<TreeState> {
-    const target = await this.journal.size();
+    // Both reads at once; each step then starts from the state the previous one wrote (its
+    // conditional write catches another integrator having moved the tree meanwhile).
+    let [target, state] = await Promise.all([this.journal.size(), this.treeState()]);
     for (;;) {
-      const { state } = await this.integrateTowards(target, maxBatch);
+      ({ state } = await this.integrateTowards(target, maxBatch, state));
       if (state.size >= target) return state;
     }
   }
 
-  /** One {@link integrate} step, given how many entries are known to be sequenced. */
-  private async integrateTowards(sequenced: number, maxBatch: number): Promise<IntegrationResult> {
+  /**
+   * One {@link integrate} step, given how many entries are known to be sequenced, from the
+   * stored tree state (read now unless the caller just read or wrote it).
+   */
+  private async integrateTowards(
+    sequenced: number,
+    maxBatch: number,
+    known?: TreeState,
+  ): Promise<IntegrationResult> {
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
       throw new TreeRangeError('maxBatch must be a positive integer');
     }
-    const state = await this.treeState();
+    const state = known ?? (await this.treeState());
     // The fold starts from the stored edge, so check it still produces the stored root:
     // integrating on a tampered or torn edge would bake the damage into every later root.
     if (toHex(rootFromRightEdge(state.edge)) !== toHex(state.root)) {

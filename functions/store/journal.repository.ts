@@ -415,11 +415,12 @@ export class JournalRepository {
    * (a live writer sequences its own). Uncontended appends go direct and never look at the
    * pending partitions, so the integrator sweeps them once a round: one batch, not until
    * empty, so that under load the round still goes on to integrate and sign. Skipped while
-   * another process holds the sequencer lease: its rounds take the oldest entries first,
-   * orphans included. Returns how many entries it sequenced.
+   * any writer holds the sequencer lease: its rounds take the oldest entries first, orphans
+   * included. Returns how many entries it sequenced.
    */
   async sweepPending(): Promise<number> {
-    if (!(await this.holdLease())) return 0;
+    // This process's own waiting appends are running rounds already, oldest entries first.
+    if (this.waiting > 0 || !(await this.holdLease())) return 0;
     try {
       return (await this.sequenceShared()).size;
     } finally {
