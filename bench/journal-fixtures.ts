@@ -105,7 +105,7 @@ export function countRequests(client: DynamoDBDocumentClient) {
       const input = args.input as {
         RequestItems?: Record<string, { Keys?: unknown[] }>;
         TransactItems?: {
-          Put?: { Item?: { pk?: unknown } };
+          Put?: { Item?: { pk?: unknown; entries?: unknown[] } };
           Update?: { Key?: { pk?: unknown; sk?: unknown } };
         }[];
       };
@@ -114,7 +114,13 @@ export function countRequests(client: DynamoDBDocumentClient) {
       }
       const items = input.TransactItems ?? [];
       if (items.some((t) => t.Update?.Key?.pk === 'STATE' && t.Update.Key.sk === 'SEQUENCE')) {
-        const entries = items.filter((t) => String(t.Put?.Item?.pk ?? '').startsWith('E#')).length;
+        // Entry items in the transaction, or the entries of the manifest it commits.
+        const entries = items.reduce((n, t) => {
+          const pk = String(t.Put?.Item?.pk ?? '');
+          return (
+            n + (pk.startsWith('E#') ? 1 : pk.startsWith('M#') ? (t.Put?.Item?.entries?.length ?? 0) : 0)
+          );
+        }, 0);
         sequencing.push({ items: items.length, entries });
       }
       return next(args);

@@ -6,7 +6,7 @@ import type { ClaimSummary, ReviewRepositoryPort } from './ports.ts';
 import { reviewSummary, type StoredReview } from './review.ts';
 
 export interface ReviewDetailPorts extends ClaimHistoryPorts {
-  reviews: ReviewRepositoryPort;
+  reviews: Pick<ReviewRepositoryPort, 'find' | 'recentClaims'>;
 }
 
 /** How many of the member's and of the provider's other claims the detail lists. */

@@ -70,7 +70,8 @@ export async function writeExport(
   progressStream: ProgressStream,
 ): Promise<ExportSummary> {
   const checkpoints = await storage.listCheckpoints();
-  const sequenced = await storage.journal.size();
+  // Entries a sequencing round is still writing (from its manifest) come in the next export.
+  const sequenced = await storage.journal.writtenSize();
   // Items come by size, so the last is the latest.
   const end = Math.max(sequenced, checkpoints.at(-1)?.stored?.size ?? 0);
   const progress = new ProgressBar(progressStream, 'export', end);

@@ -201,7 +201,8 @@ async function verify(context: Context): Promise<number> {
   // read is covered by the tree state read after it, which is covered by the sequence.
   const checkpoints = await storage.listCheckpoints();
   const tree = await readTreeState(storage);
-  const sequenced = await storage.journal.size();
+  // Entries a sequencing round is still writing from its manifest are not expected yet.
+  const sequenced = await storage.journal.writtenSize();
   const verifier = new JournalVerifier({
     key,
     origin,
@@ -226,8 +227,8 @@ async function verify(context: Context): Promise<number> {
     }
     const present = await storage.presentEntries(end, end + PROBE_BEYOND);
     if (present.length > 0) {
-      // An entry and the counter are written in one transaction: entries appended since the
-      // first read are counted now, so only what lies beyond the counter was never sequenced.
+      // The counter moves before (or with) an entry's item is written: entries appended since
+      // the first read are counted now, so only what lies beyond the counter was never sequenced.
       const now = await storage.journal.size();
       verifier.addExtraEntries(
         present.filter((index) => index >= now),

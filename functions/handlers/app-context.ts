@@ -13,6 +13,7 @@ import { journalReader } from '#store/journal-reader.ts';
 import { JournalSearchRepository } from '#store/journal-search.repository.ts';
 import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
 import { RecordRepository } from '#store/records.repository.ts';
+import { ReviewReads } from '#store/review-reads.ts';
 import { ReviewRepository } from '#store/reviews.repository.ts';
 
 /** Configuration, read once at cold start; a missing variable fails fast with its name. */
@@ -30,6 +31,12 @@ const environment = z.object({
    * functions that decide claims; unset locally, where rule files are edited freely).
    */
   RULE_SET_HASH: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+  /**
+   * Partitions staged journal entries are spread over (~166 appends/s each on DynamoDB). The
+   * stack sets 16; locally 4 (fewer Queries per round). Never lower it on a live table:
+   * entries staged in a dropped partition would wait for a sweep that no longer reads it.
+   */
+  JOURNAL_PENDING_SHARDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(64)), 4),
   /** Set by the local server and tests; in the cloud the SDK resolves the endpoint itself. */
   DYNAMODB_ENDPOINT: z.optional(z.string().check(z.url())),
 });
@@ -84,7 +91,12 @@ export const dynamo = /* @__PURE__ */ once(() => {
   return createDocumentClient(endpoint ? { endpoint } : {});
 });
 
-export const journal = /* @__PURE__ */ once(() => new JournalRepository(dynamo(), config().JOURNAL_TABLE));
+export const journal = /* @__PURE__ */ once(
+  () =>
+    new JournalRepository(dynamo(), config().JOURNAL_TABLE, {
+      pendingShards: config().JOURNAL_PENDING_SHARDS,
+    }),
+);
 
 export const records = /* @__PURE__ */ once(
   () => new RecordRepository(dynamo(), config().RECORDS_TABLE, journal()),
@@ -104,6 +116,11 @@ export const reviews = /* @__PURE__ */ once(() => {
   const env = config();
   return new ReviewRepository(dynamo(), { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE }, journal());
 });
+
+/** Reviews read only (the review detail): no queue planner or write path in its bundle. */
+export const reviewReads = /* @__PURE__ */ once(
+  () => new ReviewReads(dynamo(), { claims: config().CLAIMS_TABLE }),
+);
 
 export const tree = /* @__PURE__ */ once(
   () => new JournalTreeRepository(dynamo(), config().JOURNAL_TABLE, journal()),

@@ -8,7 +8,7 @@ import * as app from './app-context.ts';
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
   const claimId = pathParameter(event, 'claimId', /^c[0-9a-f]{31}$/);
   const claims = app.claims();
-  const reviews = app.reviews();
+  const reviews = app.reviewReads();
   const journalRead = app.journalRead();
   const readAudit = app.readAudit();
   const detail = await reviewDetail(claimId, identity, {

@@ -20,10 +20,26 @@ export async function batchGetAll(
   keys: readonly ItemKey[],
   projection?: { expression: string; names?: Record<string, string> },
 ): Promise<Map<string, Record<string, unknown>>> {
-  const unique = [...new Map(keys.map((key) => [`${key.pk}\u0000${key.sk}`, key])).values()];
+  const found = await batchGetItems(client, table, keys, projection);
+  return new Map([...found.values()].map((item) => [String(item.pk), item]));
+}
+
+/** The identity of an item by its whole key, for items that share a partition. */
+export const itemId = (key: ItemKey) => `${key.pk}\u0000${key.sk}`;
+
+/** {@link batchGetAll}, keyed by {@link itemId}: for keys that share a partition key. */
+export async function batchGetItems(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly ItemKey[],
+  projection?: { expression: string; names?: Record<string, string> },
+): Promise<Map<string, Record<string, unknown>>> {
+  const unique = [...new Map(keys.map((key) => [itemId(key), key])).values()];
   const found = new Map<string, Record<string, unknown>>();
   for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-    let pending: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_LIMIT).map((key) => ({ ...key }));
+    let pending: Record<string, unknown>[] = unique
+      .slice(i, i + BATCH_GET_LIMIT)
+      .map(({ pk, sk }) => ({ pk, sk }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await backoff(attempt);
       const out = await client.send(
@@ -42,7 +58,9 @@ export async function batchGetAll(
           },
         }),
       );
-      for (const item of out.Responses?.[table] ?? []) found.set(String(item.pk), item);
+      for (const item of out.Responses?.[table] ?? []) {
+        found.set(itemId({ pk: String(item.pk), sk: String(item.sk) }), item);
+      }
       pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     }
   }
@@ -53,24 +71,56 @@ export async function batchGetAll(
  * Plain (unconditional) puts of `items`, 25 per BatchWrite, `concurrency` requests in flight,
  * unprocessed items retried. Only for items whose value is the same whoever writes them.
  */
-export async function batchPutAll(
+export function batchPutAll(
   client: DynamoDBDocumentClient,
   table: string,
   items: readonly Record<string, unknown>[],
   concurrency = 4,
 ): Promise<void> {
-  const chunks: Record<string, unknown>[][] = [];
-  for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT)
-    chunks.push(items.slice(i, i + BATCH_WRITE_LIMIT));
+  return batchWriteAll(
+    client,
+    table,
+    items.map((Item) => ({ PutRequest: { Item } })),
+    concurrency,
+  );
+}
+
+/** Plain deletes of `keys`, as {@link batchPutAll} writes. */
+export function batchDeleteAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly ItemKey[],
+  concurrency = 4,
+): Promise<void> {
+  return batchWriteAll(
+    client,
+    table,
+    keys.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })),
+    concurrency,
+  );
+}
+
+type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Record<string, unknown> } };
+
+async function batchWriteAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  writes: readonly WriteRequest[],
+  concurrency: number,
+): Promise<void> {
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < writes.length; i += BATCH_WRITE_LIMIT)
+    chunks.push(writes.slice(i, i + BATCH_WRITE_LIMIT));
   let next = 0;
   const worker = async () => {
     while (next < chunks.length) {
-      const chunk = chunks[next++] as Record<string, unknown>[];
-      let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
+      let requests = chunks[next++] as WriteRequest[];
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 0) await backoff(attempt);
         const out = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-        requests = (out.UnprocessedItems?.[table] as typeof requests | undefined) ?? [];
+        requests = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
       }
     }
   };

@@ -24,3 +24,9 @@ export const sequencingKey = (key: string): ItemKey => ({ pk: `KEY#${key}`, sk: 
 /** The signed checkpoint of tree size `size`; all checkpoints share one partition. */
 export const CHECKPOINT_PK = 'CHECKPOINT';
 export const checkpointKey = (size: number): ItemKey => ({ pk: CHECKPOINT_PK, sk: pad12(size) });
+
+/** The sequence counter: how many entries have an index, and the round still writing its manifest. */
+export const SEQUENCE_KEY: ItemKey = { pk: 'STATE', sk: 'SEQUENCE' };
+
+/** A sequencing round's manifest, by the first index it gave (a partition each: they are large). */
+export const manifestKey = (first: number): ItemKey => ({ pk: `M#${pad12(first)}`, sk: 'M' });

@@ -94,7 +94,7 @@ export class JournalTreeRepository {
   }
 
   /**
-   * Integrates up to `maxBatch` sequenced entries beyond the tree: reads them, checks each
+   * Integrates up to `maxBatch` sequenced (and written) entries beyond the tree: reads them, checks each
    * leaf hash against its entry bytes, writes the nodes they complete, then advances the tree
    * state conditionally on its previous size. Idempotent and safe to re-run after a crash.
    *
@@ -102,17 +102,17 @@ export class JournalTreeRepository {
    *   stored state is self-inconsistent.
    */
   async integrate(maxBatch: number = DEFAULT_MAX_BATCH): Promise<IntegrationResult> {
-    return this.integrateTowards(await this.journal.size(), maxBatch);
+    return this.integrateTowards(await this.journal.writtenSize(), maxBatch);
   }
 
   /**
-   * Integrates until the tree covers every entry sequenced when the call started, in batches
+   * Integrates until the tree covers every entry sequenced and written when the call started, in batches
    * of `maxBatch`. Returns the final state.
    */
   async integrateAll(maxBatch: number = DEFAULT_MAX_BATCH): Promise<TreeState> {
     // Both reads at once; each step then starts from the state the previous one wrote (its
     // conditional write catches another integrator having moved the tree meanwhile).
-    let [target, state] = await Promise.all([this.journal.size(), this.treeState()]);
+    let [target, state] = await Promise.all([this.journal.writtenSize(), this.treeState()]);
     for (;;) {
       ({ state } = await this.integrateTowards(target, maxBatch, state));
       if (state.size >= target) return state;

@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TooLargeError } from '#claims/errors.ts';
 import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
-import { batchGetAll } from './batch.ts';
-import { entryKey, sequencingKey } from './journal-keys.ts';
+import { batchDeleteAll, batchGetAll, batchGetItems, batchPutAll, itemId } from './batch.ts';
+import { entryKey, manifestKey, SEQUENCE_KEY, sequencingKey } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
 import { failedConditions, isConditionFailure, isContention } from './transactions.ts';
 
@@ -38,9 +38,11 @@ export class JournalKeyConflictError extends Error {
   override name = 'JournalKeyConflictError';
 }
 
-// Up to 33 entries per sequencing transaction: each takes 3 items (entry, pending delete,
-// key update) and the counter one, within DynamoDB's 100-item transaction limit.
-const BATCH = 33;
+// A round of up to 33 entries commits them in one transaction: each takes 3 items (entry,
+// pending delete, key update) and the counter one, within DynamoDB's 100-item limit. A larger
+// round commits a manifest instead, of up to MANIFEST_MAX entries (~200 B each in one item).
+const TRANSACTION_BATCH = 33;
+const MANIFEST_MAX = 500;
 // How long a process appends only by group commit after losing a direct attempt.
 const DIRECT_PAUSE_MS = 10_000;
 // The sequencer lease: how long it lasts unless renewed, how often a writer that does not hold
@@ -88,11 +90,22 @@ export class JournalRepository {
   /** Appends (and receipt look-ups) of this process waiting for an index: the lease is held while any do. */
   private waiting = 0;
 
+  private readonly pendingShards: number;
+  private readonly transactionBatch: number;
+
+  /**
+   * `pendingShards`: partitions staged entries are spread over (each takes ~166 appends/s on
+   * DynamoDB). `transactionBatch`: the largest round committed in one transaction rather than
+   * by manifest (tests set 0 to exercise manifests).
+   */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly pendingShards = 4,
-  ) {}
+    options: { pendingShards?: number; transactionBatch?: number } = {},
+  ) {
+    this.pendingShards = options.pendingShards ?? 4;
+    this.transactionBatch = options.transactionBatch ?? TRANSACTION_BATCH;
+  }
 
   /**
    * The transaction items that stage `entry` under the idempotency `key`. The key item's
@@ -348,10 +361,29 @@ export class JournalRepository {
 
   /** Number of sequenced entries (the next index). */
   async size(): Promise<number> {
+    return (await this.sequence()).size;
+  }
+
+  /**
+   * Number of entries whose items are all written: the size, less the entries of a manifest
+   * still being written (its round is in progress, or crashed and is finished by the next).
+   * The integrator builds the tree this far.
+   */
+  async writtenSize(): Promise<number> {
+    const { size, writing } = await this.sequence();
+    return writing ?? size;
+  }
+
+  /** The counter item: the size, and the first index of a manifest still being written. */
+  private async sequence(): Promise<{ size: number; writing?: number }> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: 'STATE', sk: 'SEQUENCE' }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: SEQUENCE_KEY, ConsistentRead: true }),
     );
-    return Item ? Number(Item.size) : 0;
+    if (!Item) return { size: 0 };
+    return {
+      size: Number(Item.size),
+      ...(Item.writing === undefined ? {} : { writing: Number(Item.writing) }),
+    };
   }
 
   /**
@@ -366,14 +398,39 @@ export class JournalRepository {
   }
 
   /**
-   * One group commit: takes the oldest pending entries (up to a batch) and appends them after
-   * the current size, conditional on the size not having moved. Losing that race is normal:
-   * another writer sequenced them. Returns the receipts of the entries this call sequenced.
+   * One group commit: gives the oldest pending entries (up to MANIFEST_MAX) the next indices,
+   * conditional on the size not having moved. Losing that race is normal: another writer
+   * sequenced them. A round of up to `transactionBatch` entries writes them in one transaction;
+   * a larger one commits a manifest (the entries' keys and leaf hashes) with the counter, in a
+   * 2-item transaction, then writes the entry and key items from it and deletes the pending
+   * ones. Until that is done the counter marks the manifest as being written: direct appends
+   * and other rounds wait for it, and whoever finds it so (a crashed round's) finishes it first.
+   * Returns the receipts of the entries this call sequenced.
    */
   async sequencePending(): Promise<Map<string, JournalReceipt>> {
-    // Both reads at once: a stale size only makes the conditional transaction fail, harmlessly.
-    const [pending, size] = await Promise.all([this.oldestPending(), this.size()]);
+    const { size, writing } = await this.sequence();
+    if (writing !== undefined) await this.finishManifest(writing);
+    // Read only now, after the counter: every round committed before that read has deleted its
+    // pending items, and any round committed after it moves the size and fails this one. So
+    // nothing read here is sequenced already, without a condition on each entry.
+    const pending = await this.oldestPending();
     if (pending.length === 0) return new Map();
+    const receipts = new Map(
+      pending.map((p, i) => [p.key, { index: size + i, leafHash: p.leafHash, key: p.key }]),
+    );
+    const committed =
+      pending.length <= this.transactionBatch
+        ? await this.commitTransaction(size, pending)
+        : await this.commitManifest(size, pending);
+    if (!committed) return new Map();
+    // A round of one entry means nobody else was appending: the next append may go direct.
+    // A fuller round means contention, where direct attempts would only lose the counter race.
+    this.knownSize = pending.length === 1 ? size + 1 : undefined;
+    return receipts;
+  }
+
+  /** A small round: every entry's items and the counter in one transaction. */
+  private async commitTransaction(size: number, pending: PendingEntry[]): Promise<boolean> {
     const items: DocTransactItem[] = [sizeUpdate(this.table, size, size + pending.length)];
     pending.forEach((p, i) => {
       const index = size + i;
@@ -398,14 +455,103 @@ export class JournalRepository {
         },
       );
     });
+    return this.committed(new TransactWriteCommand({ TransactItems: items }));
+  }
+
+  /** A large round: the manifest and the counter in one transaction, then the entries from it. */
+  private async commitManifest(size: number, pending: PendingEntry[]): Promise<boolean> {
+    const manifest: ManifestEntry[] = pending.map(({ pk, sk, key, leafHash: hash }) => ({
+      pk,
+      sk,
+      key,
+      leafHash: hash,
+    }));
+    const counter = sizeUpdate(this.table, size, size + pending.length, true);
+    const committed = await this.committed(
+      new TransactWriteCommand({
+        TransactItems: [
+          counter,
+          newItem(this.table, { ...manifestKey(size), first: size, entries: manifest }),
+        ],
+      }),
+    );
+    if (committed)
+      await this.writeManifest(size, manifest, new Map(pending.map((p) => [itemId(p), p.entry])));
+    return committed;
+  }
+
+  /** Finishes writing the manifest at `first`, whoever committed it (a crashed round's). */
+  private async finishManifest(first: number): Promise<void> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: manifestKey(first), ConsistentRead: true }),
+    );
+    if (!Item)
+      throw new JournalSequencingError(
+        `the counter says manifest ${first} is being written, but it is missing`,
+      );
+    const manifest = Item.entries as ManifestEntry[];
+    const pending = await batchGetItems(this.client, this.table, manifest);
+    await this.writeManifest(
+      first,
+      manifest,
+      new Map([...pending].map(([id, item]) => [id, String(item.entry)])),
+    );
+  }
+
+  /**
+   * Writes a committed manifest's entry and key items (plain puts: their values follow from the
+   * manifest, so writing them twice is harmless), then deletes its pending items, then clears
+   * the counter's mark. A pending item already gone was deleted after every entry was written.
+   */
+  private async writeManifest(
+    first: number,
+    manifest: ManifestEntry[],
+    texts: Map<string, string>,
+  ): Promise<void> {
+    const items = manifest.flatMap((m, i) => {
+      const text = texts.get(itemId(m));
+      const key = { ...sequencingKey(m.key), key: m.key, leafHash: m.leafHash, index: first + i };
+      return text === undefined
+        ? [key]
+        : [{ ...entryKey(first + i), index: first + i, key: m.key, entry: text, leafHash: m.leafHash }, key];
+    });
+    const missing = manifest.flatMap((m, i) => (texts.has(itemId(m)) ? [] : [first + i]));
+    if (missing.length > 0) {
+      const written = await this.entries(missing);
+      if (written.length !== missing.length) {
+        throw new JournalSequencingError(`manifest ${first}: an entry is neither pending nor written`);
+      }
+    }
+    await batchPutAll(this.client, this.table, items);
+    await batchDeleteAll(
+      this.client,
+      this.table,
+      manifest.map(({ pk, sk }) => ({ pk, sk })),
+    );
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: SEQUENCE_KEY,
+          UpdateExpression: 'REMOVE #writing',
+          ConditionExpression: '#writing = :first',
+          ExpressionAttributeNames: { '#writing': 'writing' },
+          ExpressionAttributeValues: { ':first': first },
+        }),
+      )
+      .catch((error: unknown) => {
+        // Another process finished it first.
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  /** Sends a sequencing transaction: false when it lost a race (the size moved, or a conflict). */
+  private async committed(command: TransactWriteCommand): Promise<boolean> {
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      // A round of one entry means nobody else was appending: the next append may go direct.
-      // A fuller round means contention, where direct attempts would only lose the counter race.
-      this.knownSize = pending.length === 1 ? size + 1 : undefined;
-      return new Map(pending.map((p, i) => [p.key, { index: size + i, leafHash: p.leafHash, key: p.key }]));
+      await this.client.send(command);
+      return true;
     } catch (error: unknown) {
-      if (isContention(error)) return new Map();
+      if (isContention(error)) return false;
       throw error;
     }
   }
@@ -448,9 +594,12 @@ export class JournalRepository {
     });
   }
 
-  private async oldestPending(): Promise<
-    { pk: string; sk: string; key: string; entry: string; leafHash: string }[]
-  > {
+  /**
+   * The oldest pending entries of each partition, up to MANIFEST_MAX in all, oldest first.
+   * Entries pending together were appended concurrently, so their order among themselves is
+   * free; each partition's oldest go first, so none waits behind newer ones for long.
+   */
+  private async oldestPending(): Promise<PendingEntry[]> {
     const shards = await Promise.all(
       Array.from({ length: this.pendingShards }, (_, shard) =>
         this.client.send(
@@ -459,7 +608,7 @@ export class JournalRepository {
             KeyConditionExpression: 'pk = :pk',
             ExpressionAttributeValues: { ':pk': `PENDING#${shard}` },
             ConsistentRead: true,
-            Limit: BATCH,
+            Limit: Math.ceil(MANIFEST_MAX / this.pendingShards),
           }),
         ),
       ),
@@ -473,9 +622,25 @@ export class JournalRepository {
         entry: String(item.entry),
         leafHash: String(item.leafHash),
       }))
-      .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0))
-      .slice(0, BATCH);
+      .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
   }
+}
+
+/** A staged entry, as its pending item holds it. */
+interface PendingEntry {
+  pk: string;
+  sk: string;
+  key: string;
+  entry: string;
+  leafHash: string;
+}
+
+/** One entry of a manifest: its key and leaf hash, and where its pending item is. */
+interface ManifestEntry {
+  pk: string;
+  sk: string;
+  key: string;
+  leafHash: string;
 }
 
 /** The sequencer lease as read: who holds it, and until when (epoch ms, by the holder's clock). */
@@ -486,16 +651,24 @@ interface Lease {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The size counter moving from `size` to `next`, conditional on it still being `size`. */
-function sizeUpdate(table: string, size: number, next: number): DocTransactItem {
+/**
+ * The size counter moving from `size` to `next`, conditional on it still being `size` and on
+ * no manifest being written (its entries' items are not all there yet); `byManifest` marks the
+ * entries from `size` on as being written from the manifest at `size`.
+ */
+function sizeUpdate(table: string, size: number, next: number, byManifest = false): DocTransactItem {
   return {
     Update: {
       TableName: table,
-      Key: { pk: 'STATE', sk: 'SEQUENCE' },
-      UpdateExpression: 'SET #size = :next',
-      ConditionExpression: size === 0 ? 'attribute_not_exists(#size)' : '#size = :size',
-      ExpressionAttributeNames: { '#size': 'size' },
-      ExpressionAttributeValues: { ':next': next, ...(size === 0 ? {} : { ':size': size }) },
+      Key: SEQUENCE_KEY,
+      UpdateExpression: byManifest ? 'SET #size = :next, #writing = :first' : 'SET #size = :next',
+      ConditionExpression: `${size === 0 ? 'attribute_not_exists(#size)' : '#size = :size'} AND attribute_not_exists(#writing)`,
+      ExpressionAttributeNames: { '#size': 'size', '#writing': 'writing' },
+      ExpressionAttributeValues: {
+        ':next': next,
+        ...(size === 0 ? {} : { ':size': size }),
+        ...(byManifest ? { ':first': size } : {}),
+      },
     },
   };
 }

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AccumulatorConflictError } from '#claims/errors.ts';
 import {
-  type ClaimStatus,
-  type ClaimSummary,
   type JournalReceipt,
   type ReviewChange,
   type ReviewPage,
@@ -13,17 +11,12 @@ import {
 } from '#claims/ports.ts';
 import { InvalidCursorError, StaleReviewError, type StoredReview } from '#claims/review.ts';
 import * as z from '#functions/zod.ts';
-import {
-  accumulatorUpdates,
-  type CompactLine,
-  claimItem,
-  memberClaimItem,
-  memberVersionBump,
-} from './claims.repository.ts';
+import { accumulatorUpdates, claimItem, memberClaimItem, memberVersionBump } from './claims.repository.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
+import { fromItem, MAIN_SK, ReviewReads, reviewPk } from './review-reads.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
-// Key design of reviews, in one place. A review lives in the claims table beside its claim:
+// Key design of reviews, in one place (keys in review-reads.ts). A review lives in the claims table beside its claim:
 //   pk REVIEW#<claimId>  sk REVIEW           the review itself (version = ETag)
 //   pk REVIEW#<claimId>  sk QUEUE#provider   a copy, indexed under its billing provider
 //   pk REVIEW#<claimId>  sk QUEUE#member     a copy, indexed under its member
@@ -33,9 +26,7 @@ import { failedConditions, isContention } from './transactions.ts';
 //   queueSort  <999999 - score, 6 digits>#<pended at>#<claimId>
 // so a Query on one queueKey returns the highest score first, then the oldest, and a minimum
 // score is a key condition (queueSort < bound), not a filter.
-export const reviewPk = (claimId: string) => `REVIEW#${claimId}`;
 export const REVIEW_INDEX = 'review-queue';
-const MAIN_SK = 'REVIEW';
 const PROVIDER_SK = 'QUEUE#provider';
 const MEMBER_SK = 'QUEUE#member';
 const MAX_SCORE = 999_999;
@@ -84,29 +75,6 @@ export function reviewPutItems(
     copy(PROVIDER_SK, `PROVIDER#${review.billingProviderNpi}#${review.status}`),
     copy(MEMBER_SK, `MEMBER#${review.memberId}#${review.status}`),
   ];
-}
-
-function fromItem(item: Record<string, unknown>): StoredReview {
-  return {
-    claimId: String(item.claimId),
-    externalClaimId: String(item.externalClaimId),
-    billingProviderNpi: String(item.billingProviderNpi),
-    memberId: String(item.memberId),
-    serviceDateFrom: String(item.serviceDateFrom),
-    chargeCents: Number(item.chargeCents),
-    score: Number(item.score),
-    threshold: Number(item.threshold),
-    signals: (item.signals ?? []) as string[],
-    reasons: (item.reasons ?? []) as string[],
-    status: item.status as StoredReview['status'],
-    assignee: typeof item.assignee === 'string' ? item.assignee : null,
-    escalations: Number(item.escalations ?? 0),
-    outcome: (item.outcome ?? null) as StoredReview['outcome'],
-    actions: (item.actions ?? []) as StoredReview['actions'],
-    version: Number(item.version),
-    createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-  };
 }
 
 /** How much one list request may read. */
@@ -227,23 +195,14 @@ function decodeCursor(query: ReviewQuery, queryPlan: QueryPlan, cursor: string):
 }
 
 /** The review queue over DynamoDB: Queries on the `review-queue` index only, never a Scan. */
-export class ReviewRepository implements ReviewRepositoryPort {
+export class ReviewRepository extends ReviewReads implements ReviewRepositoryPort {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tables: { claims: string; records: string },
+    client: DynamoDBDocumentClient,
+    protected override readonly tables: { claims: string; records: string },
     private readonly journal: JournalRepository,
     private readonly budget: QueueBudget = DEFAULT_BUDGET,
-  ) {}
-
-  async find(claimId: string): Promise<StoredReview | null> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tables.claims,
-        Key: { pk: reviewPk(claimId), sk: MAIN_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? fromItem(Item) : null;
+  ) {
+    super(client, tables);
   }
 
   async queue(query: ReviewQuery): Promise<ReviewPage> {
@@ -280,41 +239,6 @@ export class ReviewRepository implements ReviewRepositoryPort {
     if (found.length > query.limit && last) cursor = encodeCursor(query, queueSort(last));
     else if (start !== undefined) cursor = encodeCursor(query, String(start.queueSort));
     return { reviews, cursor };
-  }
-
-  async recentClaims(
-    by: { memberId: string } | { billingProviderNpi: string },
-    limit: number,
-  ): Promise<ClaimSummary[]> {
-    const member = 'memberId' in by;
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.tables.claims,
-        IndexName: member ? 'by-member' : 'by-provider',
-        KeyConditionExpression: member ? 'memberId = :key' : 'billingProviderNpi = :key',
-        ExpressionAttributeValues: { ':key': member ? by.memberId : by.billingProviderNpi },
-        ExpressionAttributeNames: { '#status': 'status' },
-        ProjectionExpression:
-          'id, #status, memberId, billingProviderNpi, createdAt, compactLines, submission.claimId, submission.serviceDateFrom',
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map((item) => {
-      const lines = (item.compactLines ?? []) as CompactLine[];
-      const submission = (item.submission ?? {}) as { claimId?: string; serviceDateFrom?: string };
-      return {
-        id: String(item.id),
-        claimId: String(submission.claimId),
-        status: item.status as ClaimStatus,
-        billingProviderNpi: String(item.billingProviderNpi),
-        memberId: String(item.memberId),
-        serviceDateFrom: String(submission.serviceDateFrom),
-        chargeCents: lines.reduce((sum, line) => sum + line.chargeCents, 0),
-        procedureCodes: lines.map((line) => line.procedureCode),
-        submittedAt: String(item.createdAt),
-      };
-    });
   }
 
   async saveAction(change: ReviewChange): Promise<JournalReceipt> {

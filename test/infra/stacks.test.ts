@@ -57,6 +57,15 @@ describe('CDK app', () => {
     for (const variables of pinned) expect(variables.RULE_SET_HASH).toBe(hash);
   });
 
+  it('gives every function the same journal pending-partition count, 16, so writers and sweeps agree', () => {
+    const counts = Object.values(stateless.findResources('AWS::Lambda::Function')).map(
+      (fn) =>
+        (fn.Properties as { Environment: { Variables: Record<string, string> } }).Environment.Variables
+          .JOURNAL_PENDING_SHARDS,
+    );
+    expect(new Set(counts)).toEqual(new Set(['16']));
+  });
+
   it('signs checkpoints with a retained Ed25519 KMS key that only the integrator may use', () => {
     stateful.hasResource('AWS::KMS::Key', {
       Properties: { KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' },

@@ -70,6 +70,8 @@ describe('journal under writers killed at arbitrary points (SIGKILL, real proces
           signerKey,
           '--origin',
           ORIGIN,
+          // One writer of three sequences by manifest, to be killed between its steps too.
+          ...(w === 2 ? ['--transaction-batch', '0'] : []),
         ]),
       );
       for (const result of await Promise.all(writers)) for (const [k, v] of result) acked.set(k, v);

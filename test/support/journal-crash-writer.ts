@@ -1,6 +1,6 @@
 // A journal writer run as its own process by journal-crash.test.ts, to be SIGKILLed at an
 // arbitrary point: it appends entries (and, with --integrate, integrates and signs after
-// each) and prints "ACK <key> <index>" only once an append has returned, i.e. acknowledged.
+// each; by manifest with --transaction-batch 0) and prints "ACK <key> <index>" only once an append has returned, i.e. acknowledged.
 import { parseArgs } from 'node:util';
 import { localSignerFromKeyString } from '../../functions/journal/local-signer.ts';
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
@@ -16,11 +16,18 @@ const { values } = parseArgs({
     writer: { type: 'string' },
     'signer-key': { type: 'string' },
     origin: { type: 'string' },
+    // 0 sequences every round by manifest (entries written after the counter moves).
+    'transaction-batch': { type: 'string' },
   },
 });
 const doc = createDocumentClient({ endpoint: String(values.endpoint) });
 const table = String(values.table);
-const journal = new JournalRepository(doc, table);
+const transactionBatch = values['transaction-batch'];
+const journal = new JournalRepository(
+  doc,
+  table,
+  transactionBatch === undefined ? {} : { transactionBatch: Number(transactionBatch) },
+);
 const tree = new JournalTreeRepository(doc, table, journal);
 const checkpoints = new CheckpointsRepository(doc, table, tree);
 const signer = localSignerFromKeyString(String(values['signer-key']));

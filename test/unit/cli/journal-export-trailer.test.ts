@@ -31,7 +31,7 @@ const CHECKPOINT_SIZES = [4, 9, 12];
 function storageOf(records: EntryRecord[], notes: string[]): JournalStorage {
   return {
     listCheckpoints: async () => notes.map((note, i) => ({ note, source: `checkpoint ${i}` })),
-    journal: { size: async () => records.length },
+    journal: { size: async () => records.length, writtenSize: async () => records.length },
     readPage: async (from: number, to: number) => ({
       from,
       to,

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
+import { generateEd25519KeyPair, localEd25519Signer } from '../../functions/journal/local-signer.ts';
+import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts';
+import { verifierKeyString } from '../../functions/journal/note.ts';
+import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
+import { JournalRepository } from '../../functions/store/journal.repository.ts';
+import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { runJournal } from '../support/journal-cli.ts';
+import { testEntry as entry } from '../support/journal-entries.ts';
+import { freshTables } from '../support/tables.ts';
+
+const ORIGIN = 'manifests.test/journal';
+
+/** The same client, except that its first `failures` BatchWrites fail: a sequencer dying mid-write. */
+function dyingClient(doc: DynamoDBDocumentClient, failures = 1): DynamoDBDocumentClient {
+  let left = failures;
+  return new Proxy(doc, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return (command: object) => {
+        if (command instanceof BatchWriteCommand && left-- > 0) {
+          return Promise.reject(new Error('the sequencer died here'));
+        }
+        return target.send(command as Parameters<DynamoDBDocumentClient['send']>[0]);
+      };
+    },
+  });
+}
+
+// Rounds larger than 33 entries commit a manifest (the counter and a list of keys and leaf
+// hashes, in a 2-item transaction) and write the entries from it afterwards. These tests make
+// every round do so (transactionBatch 0), to check that path on its own.
+describe('journal sequencing by manifest, against DynamoDB Local', () => {
+  let doc: DynamoDBDocumentClient;
+  let table: string;
+  let endpoint: string;
+  let journal: JournalRepository;
+  let tree: JournalTreeRepository;
+  let work: string;
+
+  beforeAll(async () => {
+    const tables = await freshTables();
+    doc = tables.doc;
+    table = tables.names.journal;
+    endpoint = tables.endpoint;
+    journal = new JournalRepository(doc, table, { transactionBatch: 0 });
+    tree = new JournalTreeRepository(doc, table, journal);
+    work = mkdtempSync(join(tmpdir(), 'journal-manifests-'));
+  });
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('gives 8 concurrent writers (separate processes) dense, unique indices, and the tree verifies', async () => {
+    const writers = Array.from({ length: 8 }, (_, w) =>
+      (async () => {
+        const own = new JournalRepository(doc, table, { transactionBatch: 0 });
+        const receipts = [];
+        for (let i = 0; i < 40; i++) receipts.push(await own.append(`m${w}-${i}`, entry(w * 1000 + i)));
+        return receipts;
+      })(),
+    );
+    const receipts = (await Promise.all(writers)).flat();
+    const indices = receipts.map((r) => r.index).sort((a, b) => a - b);
+    expect(indices).toEqual(Array.from({ length: 320 }, (_, i) => i));
+    expect(await journal.size()).toBe(320);
+    expect(await journal.writtenSize()).toBe(320);
+
+    const stored = await journal.entries(indices);
+    expect(stored).toHaveLength(320);
+    for (const r of receipts) expect(stored[r.index]?.key).toBe(r.key);
+    const state = await tree.integrateAll();
+    expect(state.size).toBe(320);
+    expect(toHex(state.root)).toBe(
+      toHex(rootFromLeafHashes(stored.map((e) => hashLeaf(utf8Encode(e.entry))))),
+    );
+  }, 60_000);
+
+  it('finishes the manifest of a sequencer that died while writing it, and nothing is lost, duplicated or flagged meanwhile', async () => {
+    const start = await journal.size();
+    // Three entries staged by writers that died too, then a sequencer that dies after
+    // committing their manifest, before writing any entry item.
+    const orphans = ['orphan-a', 'orphan-b', 'orphan-c'].map((key, i) => ({
+      key,
+      ...journal.stage(key, entry(900 + i)),
+    }));
+    for (const orphan of orphans) await doc.send(new TransactWriteCommand({ TransactItems: orphan.items }));
+    const dying = new JournalRepository(dyingClient(doc), table, { transactionBatch: 0 });
+    await expect(dying.sweepPending()).rejects.toThrow('the sequencer died here');
+
+    expect(await journal.size()).toBe(start + 3);
+    expect(await journal.writtenSize()).toBe(start);
+    expect(await journal.entries([start, start + 1, start + 2])).toEqual([]);
+
+    // Meanwhile the integrator builds the tree up to the written entries, without an error...
+    expect((await tree.integrateAll()).size).toBe(start);
+    // ...and an auditor's verify finds nothing wrong: the entries being written are not missing.
+    const signer = localEd25519Signer(ORIGIN, generateEd25519KeyPair().privateKey);
+    await new CheckpointsRepository(doc, table, tree).publishCheckpoint(signer, ORIGIN);
+    const connection = ['--endpoint', endpoint, '--journal-table', table, '--state-dir', join(work, 'none')];
+    const key = verifierKeyString(signer.name, signer.publicKey);
+    const during = await runJournal(['verify', ...connection, '--key', key]);
+    expect(during.stderr).not.toContain('missing');
+    expect(during.code).toBe(0);
+
+    // The next writer's round finishes the manifest first, then sequences its own entry after it.
+    const next = await new JournalRepository(doc, table).append('after-the-crash', entry(999));
+    expect(next.index).toBe(start + 3);
+    const found = await Promise.all(orphans.map((o) => journal.findByKey(o.key)));
+    expect(found.map((f) => f?.index).sort()).toEqual([start, start + 1, start + 2]);
+    for (const [i, orphan] of orphans.entries()) expect(found[i]?.leafHash).toBe(orphan.leafHash);
+    expect(await journal.writtenSize()).toBe(start + 4);
+    expect((await tree.integrateAll()).size).toBe(start + 4);
+    await new CheckpointsRepository(doc, table, tree).publishCheckpoint(signer, ORIGIN);
+    const after = await runJournal(['verify', ...connection, '--key', key]);
+    expect(after.code).toBe(0);
+    // No pending item is left to be sequenced twice.
+    expect(await journal.sweepPending()).toBe(0);
+    expect(await journal.size()).toBe(start + 4);
+  }, 60_000);
+
+  it('refuses to go direct while a manifest is being written, so no index is taken twice', async () => {
+    const start = await journal.size();
+    const writer = new JournalRepository(doc, table);
+    await writer.append('learns-the-size', entry(1000)); // its next append would go direct
+    const staged = journal.stage('orphan-d', entry(1001));
+    await doc.send(new TransactWriteCommand({ TransactItems: staged.items }));
+    const dying = new JournalRepository(dyingClient(doc), table, { transactionBatch: 0 });
+    await expect(dying.sweepPending()).rejects.toThrow('the sequencer died here');
+
+    const direct = await writer.append('would-be-direct', entry(1002));
+    expect(direct.index).toBe(start + 2);
+    expect((await journal.findByKey('orphan-d'))?.index).toBe(start + 1);
+    expect((await journal.entries([start + 1, start + 2])).map((e) => e.key)).toEqual([
+      'orphan-d',
+      'would-be-direct',
+    ]);
+  }, 30_000);
+});
