@@ -15,7 +15,7 @@ import { type NoteSigner, verifierKeyString } from '#journal/note.ts';
 import { CheckpointReads, type StoredCheckpoint } from './checkpoint-reads.ts';
 import { HeadMismatchError, proveExtends } from './head-consistency.ts';
 import { checkpointKey } from './journal-keys.ts';
-import type { JournalTreeRepository } from './journal-tree.repository.ts';
+import type { JournalTreeRepository, TreeState } from './journal-tree.repository.ts';
 import { isConditionFailure } from './transactions.ts';
 
 export type { StoredCheckpoint } from './checkpoint-reads.ts';
@@ -50,51 +50,20 @@ export class CheckpointsRepository extends CheckpointReads {
    */
   async publishCheckpoint(signer: NoteSigner, origin: string): Promise<StoredCheckpoint> {
     const [state, previous] = await Promise.all([this.tree.treeState(), this.latest()]);
-    const reader = this.tree.nodeReader();
-
-    if (previous) {
-      // The baseline is what the stored note signs, not the item's other attributes: a stored
-      // checkpoint edited in place is no baseline.
-      let baseline: { size: number; rootHash: Uint8Array };
-      try {
-        baseline = openCheckpoint(previous.note, verifierKeyString(signer.name, signer.publicKey), {
-          origin,
-        }).checkpoint;
-      } catch (error: unknown) {
-        throw new InconsistentCheckpointError(
-          `latest checkpoint (size ${previous.size}) does not verify under the signing key: ${message(error)}`,
-        );
-      }
-      try {
-        // The idle case (nothing integrated since) is 'same': an equal root, no proof to build.
-        if (
-          (await proveExtends(this.tree, baseline, { size: state.size, rootHash: state.root })) === 'same'
-        ) {
-          return previous;
-        }
-      } catch (error: unknown) {
-        if (!(error instanceof HeadMismatchError)) throw error;
-        throw new InconsistentCheckpointError(
-          {
-            rollback: `tree size ${state.size} is smaller than the latest checkpoint's size ${baseline.size}`,
-            fork: `tree head of size ${state.size} has another root than the checkpoint of the same size`,
-            proof: `tree head of size ${state.size} is not consistent with the checkpoint of size ${baseline.size}: ${error.message}`,
-          }[error.reason],
-        );
-      }
-    }
-
-    // With no previous checkpoint (or one of size 0) there is no proof to check, so compare the
-    // state's root with the stored nodes' directly: the state item alone is not trusted.
-    let nodesRoot: Uint8Array;
-    try {
-      nodesRoot = await rootAt(state.size, reader);
-    } catch (error: unknown) {
+    // Both checks read stored nodes; they run at once (each is one BatchGet).
+    const [extension, recomputed] = await Promise.allSettled([
+      previous ? this.extension(previous, state, signer, origin) : Promise.resolve('extends' as const),
+      // The state item alone is not trusted: its root must be the one the stored nodes give.
+      rootAt(state.size, this.tree.nodeReader()),
+    ]);
+    if (extension.status === 'rejected') throw extension.reason;
+    if (previous && extension.value === 'same') return previous;
+    if (recomputed.status === 'rejected') {
       throw new InconsistentCheckpointError(
-        `cannot recompute the root of size ${state.size}: ${message(error)}`,
+        `cannot recompute the root of size ${state.size}: ${message(recomputed.reason)}`,
       );
     }
-    if (!bytesEqual(nodesRoot, state.root)) {
+    if (!bytesEqual(recomputed.value, state.root)) {
       throw new InconsistentCheckpointError(
         `tree state root at size ${state.size} differs from the root of the stored nodes`,
       );
@@ -128,6 +97,46 @@ export class CheckpointsRepository extends CheckpointReads {
       );
     }
     return stored;
+  }
+
+  /**
+   * Whether the tree head `state` extends the stored checkpoint `previous` ('same' when it is
+   * that head), by a consistency proof from the stored nodes, checked against what the
+   * previous note signs.
+   *
+   * @throws InconsistentCheckpointError when it does not: a rollback, a fork or a bad proof.
+   */
+  private async extension(
+    previous: StoredCheckpoint,
+    state: TreeState,
+    signer: NoteSigner,
+    origin: string,
+  ): Promise<'same' | 'extends'> {
+    // The baseline is what the stored note signs, not the item's other attributes: a stored
+    // checkpoint edited in place is no baseline.
+    let baseline: { size: number; rootHash: Uint8Array };
+    try {
+      baseline = openCheckpoint(previous.note, verifierKeyString(signer.name, signer.publicKey), {
+        origin,
+      }).checkpoint;
+    } catch (error: unknown) {
+      throw new InconsistentCheckpointError(
+        `latest checkpoint (size ${previous.size}) does not verify under the signing key: ${message(error)}`,
+      );
+    }
+    try {
+      // The idle case (nothing integrated since) is 'same': an equal root, no proof to build.
+      return await proveExtends(this.tree, baseline, { size: state.size, rootHash: state.root });
+    } catch (error: unknown) {
+      if (!(error instanceof HeadMismatchError)) throw error;
+      throw new InconsistentCheckpointError(
+        {
+          rollback: `tree size ${state.size} is smaller than the latest checkpoint's size ${baseline.size}`,
+          fork: `tree head of size ${state.size} has another root than the checkpoint of the same size`,
+          proof: `tree head of size ${state.size} is not consistent with the checkpoint of size ${baseline.size}: ${error.message}`,
+        }[error.reason],
+      );
+    }
   }
 }
 

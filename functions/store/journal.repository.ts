@@ -50,6 +50,8 @@ const DIRECT_PAUSE_MS = 10_000;
 const LEASE_MS = 2_000;
 const POLL_MS = 15;
 const RECEIPT_TIMEOUT_MS = 20_000;
+// How often the integrator looks for entries that writers which died left pending.
+const SWEEP_EVERY_MS = 1_000;
 const LEASE_KEY = { pk: 'STATE', sk: 'SEQUENCER' } as const;
 // An entry is stored whole in one item (pending, then sequenced); DynamoDB items stop at 400 KB.
 const MAX_ENTRY_BYTES = 350 * 1024;
@@ -87,6 +89,8 @@ export class JournalRepository {
   /** This process's name on the sequencer lease, and when the lease it holds expires (0: none). */
   private readonly owner = randomUUID();
   private leaseUntil = 0;
+  /** When this process last swept for orphans. */
+  private lastSweep = 0;
   /** Appends (and receipt look-ups) of this process waiting for an index: the lease is held while any do. */
   private waiting = 0;
 
@@ -561,12 +565,16 @@ export class JournalRepository {
    * (a live writer sequences its own). Uncontended appends go direct and never look at the
    * pending partitions, so the integrator sweeps them once a round: one batch, not until
    * empty, so that under load the round still goes on to integrate and sign. Skipped while
-   * any writer holds the sequencer lease: its rounds take the oldest entries first, orphans
-   * included. Returns how many entries it sequenced.
+   * any writer holds the sequencer lease (its rounds take the oldest entries first, orphans
+   * included), and at most once every SWEEP_EVERY_MS per process. Returns how many entries it
+   * sequenced.
    */
   async sweepPending(): Promise<number> {
-    // This process's own waiting appends are running rounds already, oldest entries first.
-    if (this.waiting > 0 || !(await this.holdLease())) return 0;
+    // This process's own waiting appends are running rounds already, oldest entries first; and
+    // orphans are rare, so an idle integrator need not look for them every round.
+    if (this.waiting > 0 || Date.now() - this.lastSweep < SWEEP_EVERY_MS) return 0;
+    this.lastSweep = Date.now();
+    if (!(await this.holdLease())) return 0;
     try {
       return (await this.sequenceShared()).size;
     } finally {
