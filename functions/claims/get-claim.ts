@@ -1,7 +1,7 @@
 import { journalRead, type ReadAudit } from './audited-read.ts';
 import { NotFoundError } from './errors.ts';
 import type { Identity } from './identity.ts';
-import type { ClaimRepositoryPort, JournalReceipt, StoredClaim } from './ports.ts';
+import type { ClaimReadPort, JournalReceipt, StoredClaim } from './ports.ts';
 
 /**
  * A claim as its caller may see it. Another provider's claim is reported as not found, so a
@@ -11,7 +11,7 @@ import type { ClaimRepositoryPort, JournalReceipt, StoredClaim } from './ports.t
 export async function getClaim(
   id: string,
   identity: Identity,
-  claims: ClaimRepositoryPort,
+  claims: ClaimReadPort,
   audit?: ReadAudit,
 ): Promise<{ claim: StoredClaim; receipt: JournalReceipt | null }> {
   const claim = await claims.find(id);

@@ -2,7 +2,7 @@ import { toHex } from '#journal/bytes.ts';
 import { journalRead, type ReadAudit, type ReadView } from './audited-read.ts';
 import { NotFoundError, ValidationError } from './errors.ts';
 import type { Identity } from './identity.ts';
-import type { ClaimRepositoryPort, JournalReadPort, PublishedCheckpoint, StoredClaim } from './ports.ts';
+import type { ClaimReadPort, JournalReadPort, PublishedCheckpoint, StoredClaim } from './ports.ts';
 
 // The journal's read side (QLDB's digest, revision proof and history(), as transparency-log
 // checkpoints and RFC 9162 proofs). Proofs are hex SHA-256 hashes, in RFC 9162 order.
@@ -74,7 +74,7 @@ export async function consistencyProof(from: number, to: number, journal: Journa
 
 /** The read itself is journaled: who looked at a claim's full history is part of that history. */
 export interface ClaimHistoryPorts extends ReadAudit {
-  claims: ClaimRepositoryPort;
+  claims: ClaimReadPort;
   journal: JournalReadPort;
 }
 
@@ -102,21 +102,24 @@ export async function historyOf(
   const { journal } = ports;
   const [refs, checkpoint] = await Promise.all([journal.documentEntries(docId), journal.latestCheckpoint()]);
   const sequenced = refs.flatMap((ref) => (ref.index === undefined ? [] : [ref.index]));
-  const entries = new Map((await journal.entries(sequenced)).map((e) => [e.index, e]));
-  const revisions = await Promise.all(
-    refs.map(async (ref) => {
-      const stored = ref.index === undefined ? undefined : entries.get(ref.index);
-      const provable = checkpoint !== null && ref.index !== undefined && ref.index < checkpoint.size;
-      return {
-        index: ref.index ?? null,
-        leafHash: ref.leafHash,
-        entry: stored ? (JSON.parse(stored.entry) as unknown) : null,
-        proof: provable
-          ? (await journal.inclusionProof(ref.index as number, checkpoint.size)).map(toHex)
-          : null,
-      };
-    }),
-  );
+  // Revisions the latest checkpoint covers get a proof in it, all read together.
+  const provable = checkpoint ? sequenced.filter((index) => index < checkpoint.size) : [];
+  const [stored, proofs] = await Promise.all([
+    journal.entries(sequenced),
+    checkpoint && provable.length > 0 ? journal.inclusionProofs(provable, checkpoint.size) : [],
+  ]);
+  const entries = new Map(stored.map((e) => [e.index, e]));
+  const proofOf = new Map(provable.map((index, i) => [index, proofs[i] as Uint8Array[]]));
+  const revisions = refs.map((ref) => {
+    const entry = ref.index === undefined ? undefined : entries.get(ref.index);
+    const proof = ref.index === undefined ? undefined : proofOf.get(ref.index);
+    return {
+      index: ref.index ?? null,
+      leafHash: ref.leafHash,
+      entry: entry ? (JSON.parse(entry.entry) as unknown) : null,
+      proof: proof ? proof.map(toHex) : null,
+    };
+  });
   return {
     docId,
     currentRevision: claim.revision,

@@ -42,6 +42,9 @@ export interface ClaimRepositoryPort {
   receipt(journalKey: string): Promise<JournalReceipt | null>;
 }
 
+/** What the read use cases need of the claims store. */
+export type ClaimReadPort = Pick<ClaimRepositoryPort, 'find' | 'receipt'>;
+
 export interface StoredCoverage extends MemberCoverage {
   memberId: string;
   revision: number;
@@ -97,6 +100,8 @@ export interface JournalReadPort {
   treeSize(): Promise<number>;
   entries(indices: number[]): Promise<SequencedEntry[]>;
   inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
+  /** Inclusion proofs of several entries in one tree, read together. */
+  inclusionProofs(indices: number[], size: number): Promise<Uint8Array[][]>;
   consistencyProof(from: number, to: number): Promise<Uint8Array[]>;
   /** Every entry about one document, by revision; `index` is absent while still pending. */
   documentEntries(docId: string): Promise<{ key: string; index?: number; leafHash: string }[]>;

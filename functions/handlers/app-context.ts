@@ -6,6 +6,7 @@ import type { JournalReadPort } from '#claims/ports.ts';
 import * as z from '#functions/zod.ts';
 import { CheckpointReads } from '#store/checkpoint-reads.ts';
 import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
+import { ClaimReads } from '#store/claim-reads.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
@@ -116,6 +117,11 @@ export const reviews = /* @__PURE__ */ once(() => {
   const env = config();
   return new ReviewRepository(dynamo(), { claims: env.CLAIMS_TABLE, records: env.RECORDS_TABLE }, journal());
 });
+
+/** Claims read only (the read handlers): no facts gathering or decision write path in their bundles. */
+export const claimReads = /* @__PURE__ */ once(
+  () => new ClaimReads(dynamo(), { claims: config().CLAIMS_TABLE }, journal()),
+);
 
 /** Reviews read only (the review detail): no queue planner or write path in its bundle. */
 export const reviewReads = /* @__PURE__ */ once(

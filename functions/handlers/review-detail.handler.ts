@@ -7,7 +7,7 @@ import * as app from './app-context.ts';
 /** GET /reviews/{claimId}: everything to decide a review; the read itself is journaled. */
 export const handler = httpHandler(['analyst'], async ({ event, identity }) => {
   const claimId = pathParameter(event, 'claimId', /^c[0-9a-f]{31}$/);
-  const claims = app.claims();
+  const claims = app.claimReads();
   const reviews = app.reviewReads();
   const journalRead = app.journalRead();
   const readAudit = app.readAudit();

@@ -1,13 +1,7 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { gzipSync } from 'node:zlib';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClaimSubmission } from '#claims/claim.schema.ts';
-import type {
-  AccumulatorDelta,
-  Accumulators,
-  ClaimFacts,
-  Decision,
-  PriorClaimLine,
-} from '#claims/decision.ts';
+import type { AccumulatorDelta, Accumulators, ClaimFacts, PriorClaimLine } from '#claims/decision.ts';
 import { AccumulatorConflictError } from '#claims/errors.ts';
 import {
   ClaimExistsError,
@@ -17,6 +11,7 @@ import {
 } from '#claims/ports.ts';
 import { openReview } from '#claims/review.ts';
 import type { JournalEntry } from '#journal/entry.ts';
+import { ClaimReads, claimPk, claimSk } from './claim-reads.ts';
 import { daysBefore, HISTORY_DAYS } from './dates.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { queryAll } from './query-all.ts';
@@ -25,8 +20,6 @@ import { reviewPutItems } from './reviews.repository.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
 // Key design of the claims table, in one place.
-export const claimPk = (id: string) => `CLAIM#${id}`;
-export const claimSk = 'CURRENT';
 
 /** The compact line view other claims' rules read (duplicates, velocity, patterns). */
 export type CompactLine = Omit<PriorClaimLine, 'claimDocId' | 'billingProviderNpi' | 'memberId'>;
@@ -194,7 +187,7 @@ function accumulatorUpdate(
   };
 }
 
-export class ClaimRepository implements ClaimRepositoryPort {
+export class ClaimRepository extends ClaimReads implements ClaimRepositoryPort {
   /**
    * The member's claims version each facts object was read at, for the conditional write that
    * saves its decision; kept here because it is storage's concern, not the rules'.
@@ -202,33 +195,12 @@ export class ClaimRepository implements ClaimRepositoryPort {
   private readonly readVersions = new WeakMap<ClaimFacts, number>();
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tables: { claims: string; records: string },
+    client: DynamoDBDocumentClient,
+    protected override readonly tables: { claims: string; records: string },
     private readonly records: RecordRepository,
-    private readonly journal: JournalRepository,
-  ) {}
-
-  async find(id: string): Promise<StoredClaim | null> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tables.claims,
-        Key: { pk: claimPk(id), sk: claimSk },
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) return null;
-    return {
-      id: String(Item.id),
-      revision: Number(Item.revision),
-      status: Item.status,
-      bodyHash: String(Item.bodyHash),
-      submission: Item.submission as ClaimSubmission,
-      decision: JSON.parse(gunzipSync(Item.decisionGz as Uint8Array).toString('utf8')) as Decision,
-      submittedBy: String(Item.submittedBy),
-      createdAt: String(Item.createdAt),
-      updatedAt: String(Item.updatedAt),
-      journalKey: String(Item.journalKey),
-    };
+    journal: JournalRepository,
+  ) {
+    super(client, tables, journal);
   }
 
   async gatherFacts(claim: ClaimSubmission): Promise<ClaimFacts> {
@@ -295,14 +267,6 @@ export class ClaimRepository implements ClaimRepositoryPort {
       }
       throw error;
     }
-  }
-
-  receipt(journalKey: string): Promise<JournalReceipt | null> {
-    return this.journal
-      .findByKey(journalKey)
-      .then((found) =>
-        found?.index === undefined ? null : { index: found.index, leafHash: found.leafHash, key: journalKey },
-      );
   }
 
   /**

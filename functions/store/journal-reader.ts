@@ -14,6 +14,7 @@ export function journalReader(
     treeSize: async () => (await tree.treeState()).size,
     entries: (indices) => journal.entries(indices),
     inclusionProof: (index, size) => tree.inclusionProof(index, size),
+    inclusionProofs: (indices, size) => tree.inclusionProofs(indices, size),
     consistencyProof: (from, to) => tree.consistencyProof(from, to),
     documentEntries: (docId) => journal.documentEntries(docId),
   };

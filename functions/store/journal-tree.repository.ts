@@ -32,6 +32,7 @@ import {
   inclusionProof as buildInclusionProof,
   EMPTY_ROOT,
   hashLeaf,
+  inclusionProofNodes,
   type NodeId,
   NodeReadError,
   type NodeReader,
@@ -214,8 +215,29 @@ export class JournalTreeRepository {
    * @throws TreeRangeError when `size` exceeds the integrated tree or `index` is outside it.
    */
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    const [proof] = await this.inclusionProofs([index], size);
+    return proof as Uint8Array[];
+  }
+
+  /**
+   * Inclusion proofs of several entries in the tree of `size` entries, from one read of the
+   * tree state and one read of the nodes they need together (BatchGets of 100): a claim's
+   * history proves every revision at once, and revisions share most of their nodes.
+   *
+   * @throws TreeRangeError when `size` exceeds the integrated tree or an index is outside it.
+   */
+  async inclusionProofs(indices: readonly number[], size: number): Promise<Uint8Array[][]> {
     await this.requireIntegrated(size);
-    return buildInclusionProof(index, size, this.nodeReader());
+    const nodeId = (node: NodeId) => `${node.level}/${node.index}`;
+    const needed = new Map(
+      indices.flatMap((index) => inclusionProofNodes(index, size).reads).map((node) => [nodeId(node), node]),
+    );
+    const nodes = [...needed.values()];
+    const hashes = nodes.length === 0 ? [] : await this.nodeReader()(nodes);
+    const read = new Map(nodes.map((node, i) => [nodeId(node), hashes[i] as Uint8Array]));
+    const prefetched: NodeReader = async (wanted) =>
+      wanted.map((node) => read.get(nodeId(node)) as Uint8Array);
+    return Promise.all(indices.map((index) => buildInclusionProof(index, size, prefetched)));
   }
 
   /**

@@ -155,6 +155,27 @@ describe('journal tree and checkpoints against DynamoDB Local', () => {
     await expect(tree.inclusionProof(0, 301)).rejects.toThrow(/beyond the integrated tree/);
   });
 
+  it('proves many entries at once with one tree-state read and their shared nodes read together', async () => {
+    const leaves = await storedLeafHashes(300);
+    const root = rootFromLeafHashes(leaves);
+    const indices = [0, 1, 2, 57, 58, 128, 199, 255, 256, 298, 299];
+    const send = vi.spyOn(doc, 'send');
+    let proofs: Uint8Array[][];
+    try {
+      proofs = await tree.inclusionProofs(indices, 300);
+      // 11 proofs of ~9 nodes each, but they share most: one GetItem and one BatchGet.
+      expect(send.mock.calls).toHaveLength(2);
+    } finally {
+      send.mockRestore();
+    }
+    for (const [i, index] of indices.entries()) {
+      verifyInclusion(leaves[index]!, index, 300, proofs[i]!, root);
+      expect(proofs[i]!.map(toHex)).toEqual((await tree.inclusionProof(index, 300)).map(toHex));
+    }
+    expect(await tree.inclusionProofs([], 300)).toEqual([]);
+    await expect(tree.inclusionProofs([3, 300], 300)).rejects.toThrow(/outside a tree of size 300/);
+  });
+
   it('proves two published checkpoints consistent', async () => {
     await appendEntries(300, 45);
     await integrateInBatches(20);
