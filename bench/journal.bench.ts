@@ -143,10 +143,13 @@ const putSameItems = async (i: number) => {
   for (const Item of items) await doc.send(new PutCommand({ TableName: appendTable, Item }));
 };
 
-// Warm-up (JIT, connections, DynamoDB Local's own warm-up), not measured.
+// Warm-up (JIT, connections, DynamoDB Local's own warm-up), not measured. DynamoDB Local's
+// JVM keeps speeding up for a few thousand requests: with a short warm-up, each cell's baseline
+// (run after its appends) ran faster than the appends before it, and later cells more so.
 run++;
-await runConcurrent(40, 4, (i) => append(sharedJournal)(i));
-await runConcurrent(40, 4, (i) => put(i));
+await runConcurrent(400, 16, (i) => append(sharedJournal)(i));
+await runConcurrent(400, 16, (i) => putSameItems(i));
+await runConcurrent(400, 16, (i) => put(i));
 progress(`warmed up; entry is ${sampleBytes.length} bytes of canonical JSON (claim.decided, 3 lines)`);
 
 const appendRows: Record<string, string | number>[] = [];

@@ -336,7 +336,7 @@ export class JournalRepository {
 
   /**
    * Gives the lease up as soon as nothing of this process waits, so that another process's
-   * writers need not wait for it to expire. Best effort: if the delete fails, the lease expires.
+   * writers need not wait for it to expire. Best effort: if the write fails, the lease expires.
    */
   private async releaseLease(): Promise<void> {
     if (this.leaseUntil === 0) return;
@@ -527,11 +527,7 @@ export class JournalRepository {
       }
     }
     await batchPutAll(this.client, this.table, items);
-    await batchDeleteAll(
-      this.client,
-      this.table,
-      manifest.map(({ pk, sk }) => ({ pk, sk })),
-    );
+    await batchDeleteAll(this.client, this.table, manifest);
     await this.client
       .send(
         new UpdateCommand({
