@@ -114,6 +114,7 @@ function importOnce(file: string, nodeOptions: string): number {
       RECORDS_TABLE: 'bench-records',
       JOURNAL_TABLE: 'bench-journal',
       RULES_DIR: join(file, '..', 'rules'),
+      RULE_SOURCES: join(file, '..', 'rule-sources.json'),
     },
   });
   if (result.status !== 0) throw new Error(`importing ${file} failed:\n${result.stderr}`);

@@ -14,13 +14,14 @@ const KB = 1024;
  * measured composition of each.
  */
 const exceptions: Readonly<Record<string, number>> = {
-  // The rule engine: YAML, the CEL parser and type checker, the compiler and the rule files'
-  // schemas (~280 KB beside the SDK's ~200 KB). Meeting 300 KB needs the rule set compiled
-  // to code at synth time, so that none of it ships.
-  'submit-claim': 600 * KB,
-  'review-decision': 600 * KB,
-  'rules-simulate': 600 * KB,
-  'rules-active': 600 * KB,
+  // The rule engine: the CEL parser and type checker, the compiler and the rule files'
+  // schemas (~190 KB beside the SDK's ~200 KB; the YAML parser no longer ships, see
+  // engine/recorded-source.ts). Meeting 300 KB needs the rule set compiled to code at synth
+  // time, so that none of it ships.
+  'submit-claim': 500 * KB,
+  'review-decision': 500 * KB,
+  'rules-simulate': 480 * KB,
+  'rules-active': 480 * KB,
   // Not on a request path: the KMS client and Ed25519 (it verifies the previous checkpoint
   // before it signs the next).
   'journal-integrator': 384 * KB,

@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
@@ -40,10 +40,12 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ruleSetHash } from '../functions/engine/hash.ts';
-import { readRuleSetFiles } from '../functions/engine/loader.ts';
+import { readRuleSetFiles } from '../functions/engine/rule-files.ts';
+import { recordRuleSources } from '../functions/engine/rule-source-recorder.ts';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '../functions/handlers/routes.ts';
 import { PROVIDER_CLIENTS_ENV, providerScope } from '../functions/http/identity.ts';
 import { PROBLEM_BASE } from '../functions/http/problem.ts';
+import { once } from '../functions/once.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
 import { API_STAGE_THROTTLE, providerClientId, type StageConfig } from './stage.ts';
@@ -85,6 +87,8 @@ interface FunctionDefaults {
   rulesDir: string;
   /** Its content hash, pinned in those functions' environment. */
   ruleSetHash: string;
+  /** Its files as recorded when checked (rule-sources.json), so those functions need no YAML parser. */
+  ruleSources: () => string;
   stage: StageConfig;
   /** Encrypts the function's log group. */
   logKey: IKey;
@@ -123,6 +127,8 @@ export class StatelessStack extends Stack {
       // Pinned at synth: a function refuses to decide with any other rule set, and a rule change
       // shows in `cdk diff` as this variable changing.
       ruleSetHash: ruleSetHash(readRuleSetFiles(props.rulesDir)),
+      // On first use: synths that bundle nothing never record it.
+      ruleSources: once(() => JSON.stringify(recordRuleSources(readRuleSetFiles(props.rulesDir)).recorded)),
       stage,
       logKey: operationsKey,
     };
@@ -629,7 +635,9 @@ function appFunction(
       // README "Journal throughput on real DynamoDB": 16 pending partitions take ~2,600 appends/s.
       JOURNAL_PENDING_SHARDS: '16',
       RULES_DIR: '/var/task/rules',
-      ...(route.rules ? { RULE_SET_HASH: defaults.ruleSetHash } : {}),
+      ...(route.rules
+        ? { RULE_SET_HASH: defaults.ruleSetHash, RULE_SOURCES: '/var/task/rule-sources.json' }
+        : {}),
       ...options.environment,
     },
     bundling: {
@@ -652,6 +660,7 @@ function appFunction(
               afterBundling: (_input: string, output: string) => {
                 // Runs at synth time on this machine: ship the rule files beside the handler.
                 cpSync(defaults.rulesDir, join(output, 'rules'), { recursive: true });
+                writeFileSync(join(output, 'rule-sources.json'), defaults.ruleSources());
                 return [];
               },
             },

@@ -1,5 +1,5 @@
 import type { RuleSet } from '#engine/rule-set.ts';
-import { parseRecords } from '#engine/rule-tests.ts';
+import { parseRecords } from '#engine/test-records.ts';
 import * as z from '#functions/zod.ts';
 import { claimSubmissionSchema } from './claim.schema.ts';
 import type { Decision } from './decision.ts';

@@ -1,6 +1,7 @@
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, Scalar } from 'yaml';
 import type * as z from '#functions/zod.ts';
 import type { RuleSetIssue } from './errors.ts';
+import type { RuleSource } from './rule-source.ts';
 
 type Path = readonly PropertyKey[];
 
@@ -8,7 +9,7 @@ type Path = readonly PropertyKey[];
  * A YAML file kept with its source positions, so every later problem (schema, CEL, table)
  * can be reported at the file, line and column an analyst edits.
  */
-export class YamlSource {
+export class YamlSource implements RuleSource {
   readonly doc: Document;
   private readonly lines = new LineCounter();
 

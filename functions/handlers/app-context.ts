@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadAudit } from '#claims/audited-read.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
+import { once } from '#functions/once.ts';
 import * as z from '#functions/zod.ts';
 import { CheckpointReads } from '#store/checkpoint-reads.ts';
 import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
@@ -32,6 +33,12 @@ const environment = z.object({
    * functions that decide claims; unset locally, where rule files are edited freely).
    */
   RULE_SET_HASH: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+  /**
+   * The rule files as recorded when they were checked (engine/recorded-source.ts), so that
+   * deciding functions load them without a YAML parser: written beside the handler by synth,
+   * and into the state directory by the local stack at start.
+   */
+  RULE_SOURCES: z.optional(z.string().check(z.minLength(1))),
   /**
    * Partitions staged journal entries are spread over (~166 appends/s each on DynamoDB). The
    * stack sets 16; locally 4 (fewer Queries per round). Never lower it on a live table:
@@ -68,13 +75,6 @@ export interface AppContext {
  * repositories its route uses (a read of the journal does not bundle the review queue);
  * the `@__PURE__` marks tell esbuild an unused getter can be dropped.
  */
-function once<T>(make: () => T): () => T {
-  let made: { value: T } | undefined;
-  return () => {
-    made ??= { value: make() };
-    return made.value;
-  };
-}
 
 export const config = /* @__PURE__ */ once((): z.infer<typeof environment> => {
   const parsed = environment.safeParse(process.env);

@@ -1,11 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { activationKey } from '#claims/rule-simulation.ts';
-import { loadRuleSet } from '#engine/loader.ts';
+import { type RecordedRuleSources, recordedSourceReader } from '#engine/recorded-source.ts';
+import { readRuleSetFiles } from '#engine/rule-files.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
+import { loadRuleSetWith } from '#engine/rule-set-loader.ts';
 import { log } from '#http/logger.ts';
 import * as app from './app-context.ts';
 
 // Kept apart from app-context so that only the handlers that decide claims bundle the engine
-// (YAML, CEL and the rule files' schemas); the others stay small and start fast.
+// (CEL and the rule files' schemas); the others stay small and start fast. No YAML parser:
+// the rule files are read through what was recorded when they were checked (RULE_SOURCES).
 
 let ruleSet: Promise<RuleSet> | undefined;
 
@@ -20,7 +24,8 @@ export class RuleSetPinError extends Error {
  * that is not the pinned one never decides anything in this process.
  */
 export function activeRuleSet(): Promise<RuleSet> {
-  ruleSet ??= loadRuleSet(app.config().RULES_DIR)
+  ruleSet ??= Promise.resolve()
+    .then(loadShipped)
     .then(async (loaded) => {
       checkPinned(loaded.hash, app.config().RULE_SET_HASH);
       await journalActivation(loaded);
@@ -31,6 +36,18 @@ export function activeRuleSet(): Promise<RuleSet> {
       throw error;
     });
   return ruleSet;
+}
+
+/** The rule files beside this function, read through their record. */
+function loadShipped(): RuleSet {
+  const { RULES_DIR, RULE_SOURCES } = app.config();
+  if (RULE_SOURCES === undefined) {
+    throw new Error(
+      'RULE_SOURCES is not set: the recorded rule sources (rule-sources.json) are needed to load the rules',
+    );
+  }
+  const recorded = JSON.parse(readFileSync(RULE_SOURCES, 'utf8')) as RecordedRuleSources;
+  return loadRuleSetWith(readRuleSetFiles(RULES_DIR), recordedSourceReader(recorded));
 }
 
 function checkPinned(hash: string, pinned: string | undefined): void {

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readRuleSetFiles } from '#engine/rule-files.ts';
+import { recordRuleSources } from '#engine/rule-source-recorder.ts';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
 import { PROVIDER_CLIENTS_ENV } from '#http/identity.ts';
 import { createTables } from '#store/create-tables.ts';
@@ -70,7 +73,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiKey: randomBytes(20).toString('hex'),
     npis: [demoProviders.familyClinic.npi],
   };
+  // Deciding handlers load the rule files through their record, as in a Lambda bundle; here it
+  // is made from the rule files at each start (so an edited rule set takes effect on restart).
+  const rulesDir = process.env.RULES_DIR ?? fileURLToPath(new URL('../../rules', import.meta.url));
+  const ruleSources = join(options.stateDir, 'rule-sources.json');
+  mkdirSync(options.stateDir, { recursive: true });
+  writeFileSync(ruleSources, JSON.stringify(recordRuleSources(readRuleSetFiles(rulesDir)).recorded));
   Object.assign(process.env, {
+    RULES_DIR: rulesDir,
+    RULE_SOURCES: ruleSources,
     CLAIMS_TABLE: names.claims,
     RECORDS_TABLE: names.records,
     JOURNAL_TABLE: names.journal,

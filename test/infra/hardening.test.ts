@@ -28,6 +28,8 @@ const ALLOWED_ENVIRONMENT = new Set([
   'CHECKPOINT_BUCKET',
   // The shipped rule set's content hash, pinned at synth: see stacks.test.ts.
   'RULE_SET_HASH',
+  // Where the rule files' synth-time record lies in the bundle (a path).
+  'RULE_SOURCES',
   // Provider clients' ids, API key ids and NPIs (public identifiers): see provider-clients.test.ts.
   'PROVIDER_CLIENTS',
 ]);

@@ -84,6 +84,32 @@ describe('Lambda bundles', () => {
     expect(over).toEqual([]);
   });
 
+  it('ships no YAML parser: deciding functions read the rule files through their synth-time record', () => {
+    const deciding = [...bundles.values()].filter((b) => b.environment.RULE_SET_HASH !== undefined);
+    expect(deciding.map((b) => b.name).sort()).toEqual([
+      'review-decision',
+      'rules-active',
+      'rules-simulate',
+      'submit-claim',
+    ]);
+    for (const bundle of bundles.values()) {
+      const map = JSON.parse(readFileSync(join(bundle.dir, 'index.mjs.map'), 'utf8')) as {
+        sources: string[];
+      };
+      expect(
+        map.sources.filter((s) => /node_modules\/yaml\//.test(s)),
+        bundle.name,
+      ).toEqual([]);
+    }
+    for (const bundle of deciding) {
+      const recorded = JSON.parse(readFileSync(join(bundle.dir, 'rule-sources.json'), 'utf8')) as {
+        files: Record<string, unknown>;
+      };
+      expect(Object.keys(recorded.files), bundle.name).toContain('ruleset.yaml');
+      expect(bundle.environment.RULE_SOURCES).toBe('/var/task/rule-sources.json');
+    }
+  });
+
   it('bundles no source of the SDK credential chain other than the environment provider', () => {
     // The alias in infra/stateless-stack.ts replaces the default chain; if it silently stopped
     // applying, the STS/SSO clients would be back in every bundle.
@@ -126,6 +152,7 @@ describe('Lambda bundles', () => {
       RECORDS_TABLE: names.records,
       JOURNAL_TABLE: names.journal,
       RULES_DIR: join(dir('submit-claim'), 'rules'),
+      RULE_SOURCES: join(dir('submit-claim'), 'rule-sources.json'),
       // The hash the stack pinned at synth, as deployed.
       RULE_SET_HASH: pinnedHash(),
     });
@@ -178,6 +205,7 @@ describe('Lambda bundles', () => {
         RECORDS_TABLE: names.records,
         JOURNAL_TABLE: names.journal,
         RULES_DIR: join(submit.dir, 'rules'),
+        RULE_SOURCES: join(submit.dir, 'rule-sources.json'),
         RULE_SET_HASH: wrongPin,
       },
     );
