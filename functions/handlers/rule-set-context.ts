@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { activationKey } from '#claims/rule-simulation.ts';
-import { type RecordedRuleSources, recordedSourceReader } from '#engine/recorded-source.ts';
+import {
+  type RecordedRuleSources,
+  RecordedSourcesError,
+  recordedSourceReader,
+} from '#engine/recorded-source.ts';
 import { readRuleSetFiles } from '#engine/rule-files.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
 import { loadRuleSetWith } from '#engine/rule-set-loader.ts';
@@ -47,12 +51,25 @@ function loadShipped(): RuleSet {
     );
   }
   const recorded = JSON.parse(readFileSync(RULE_SOURCES, 'utf8')) as RecordedRuleSources;
-  return loadRuleSetWith(readRuleSetFiles(RULES_DIR), recordedSourceReader(recorded));
+  try {
+    return loadRuleSetWith(readRuleSetFiles(RULES_DIR), recordedSourceReader(recorded));
+  } catch (error: unknown) {
+    // Files that are not the ones recorded at synth are not the pinned ones either.
+    if (!(error instanceof RecordedSourcesError)) throw error;
+    refuse(
+      `the rule files beside this function are not the ones recorded at synth (${error.message}): refusing to decide`,
+    );
+  }
 }
 
 function checkPinned(hash: string, pinned: string | undefined): void {
   if (pinned === undefined || pinned === hash) return;
-  const message = `the rule files beside this function hash to ${hash}, the deployment pinned ${pinned}: refusing to decide`;
+  refuse(
+    `the rule files beside this function hash to ${hash}, the deployment pinned ${pinned}: refusing to decide`,
+  );
+}
+
+function refuse(message: string): never {
   log('error', { component: 'rules', message });
   throw new RuleSetPinError(message);
 }

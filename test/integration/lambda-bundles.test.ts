@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -211,6 +211,38 @@ describe('Lambda bundles', () => {
     );
     expect(results[0]?.statusCode).toBe(500);
     expect(stdout).toContain(`the deployment pinned ${wrongPin}: refusing to decide`);
+    for (const table of [names.claims, names.journal]) {
+      const { Count } = await doc.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+      expect(Count, table).toBe(0);
+    }
+  }, 60_000);
+
+  it('refuses to decide with a rule file edited after synth, under the right pin, and writes nothing', async () => {
+    const { endpoint, names, doc } = await freshTables();
+    const submit = bundles.get('submit-claim');
+    if (!submit) throw new Error('no submit-claim bundle');
+    const rules = join(outdir, 'edited-rules');
+    cpSync(join(submit.dir, 'rules'), rules, { recursive: true });
+    appendFileSync(join(rules, 'fraud.yaml'), '\n# edited in the bundle\n');
+    const { results, stdout } = runInLambdaLikeProcessWithOutput(
+      [
+        {
+          module: join(submit.dir, 'index.mjs'),
+          event: apiEvent('POST', '/claims', provider, { body: demoClaim }),
+        },
+      ],
+      {
+        AWS_ENDPOINT_URL: endpoint,
+        CLAIMS_TABLE: names.claims,
+        RECORDS_TABLE: names.records,
+        JOURNAL_TABLE: names.journal,
+        RULES_DIR: rules,
+        RULE_SOURCES: join(submit.dir, 'rule-sources.json'),
+        RULE_SET_HASH: pinnedHash(),
+      },
+    );
+    expect(results[0]?.statusCode).toBe(500);
+    expect(stdout).toContain('fraud.yaml differs from the file recorded at synth');
     for (const table of [names.claims, names.journal]) {
       const { Count } = await doc.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
       expect(Count, table).toBe(0);
