@@ -268,6 +268,14 @@ export class StatelessStack extends Stack {
             eventName: FilterRule.isEqual('INSERT'),
             dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('E#') } } },
           }),
+          // The sequence counter changing: above all when a manifest's entries are all written
+          // (its mark cleared), after their E# inserts, which found the mark still set.
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('MODIFY'),
+            dynamodb: {
+              Keys: { pk: { S: FilterRule.isEqual('STATE') }, sk: { S: FilterRule.isEqual('SEQUENCE') } },
+            },
+          }),
         ],
       }),
     );

@@ -14,9 +14,10 @@ let signer: ReturnType<typeof kmsEd25519Signer> | undefined;
 
 /**
  * Triggered by the journal table's stream when entries are sequenced (the CDK filter passes
- * only new `E#` items). The records themselves are not read: one round integrates whatever is
- * sequenced and signs a checkpoint, so a batch of any size costs one round, and a failed round
- * is retried by the stream with nothing lost.
+ * only new `E#` items and changes of the sequence counter: a manifest's entries count once its
+ * mark is cleared). The records themselves are not read: one round sweeps (finishing a manifest
+ * a dead sequencer left), integrates whatever is written and signs a checkpoint, so a batch of
+ * any size costs one round, and a failed round is retried by the stream with nothing lost.
  */
 export const handler = async (): Promise<void> => {
   const env = environment.parse(process.env);

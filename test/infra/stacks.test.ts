@@ -77,7 +77,7 @@ describe('CDK app', () => {
     expect(JSON.stringify(signing[0]?.Properties.Roles)).toMatch(/journalintegrator/);
   });
 
-  it('triggers the integrator only on newly sequenced journal entries', () => {
+  it('triggers the integrator only on newly sequenced journal entries and the sequence counter', () => {
     stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'TRIM_HORIZON',
       FilterCriteria: {
@@ -86,6 +86,13 @@ describe('CDK app', () => {
             Pattern: JSON.stringify({
               eventName: ['INSERT'],
               dynamodb: { Keys: { pk: { S: [{ prefix: 'E#' }] } } },
+            }),
+          },
+          {
+            // Not the tree state the integrator writes itself (STATE/TREE), nor the lease.
+            Pattern: JSON.stringify({
+              eventName: ['MODIFY'],
+              dynamodb: { Keys: { pk: { S: ['STATE'] }, sk: { S: ['SEQUENCE'] } } },
             }),
           },
         ],
