@@ -1,46 +1,64 @@
 import { log } from '#http/logger.ts';
-import { integrateAndPublish, type JournalPublisher } from '#store/journal-publisher.ts';
+import type { JournalPublisher } from '#store/journal-publisher.ts';
 
 export interface RunningIntegrator {
   /**
-   * Resolves after an integration round that started after this call, and a search-index pass
-   * that started after that round (tests wait on it).
+   * Resolves after an integration round that started after this call, then a signing round
+   * and a search-index pass that started after it (tests wait on it).
    */
   caughtUp(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * The local stand-in for the cloud's stream-triggered integrator: a round every `intervalMs`
- * (integrate, then sign a checkpoint when the tree grew). Search indexing runs in a loop of its
- * own, up to the newest signed checkpoint, so that a slow indexing pass never delays the next
- * checkpoint (integration delay). Rounds of each loop never overlap; a failing round is logged
- * and retried on the next tick, as a stream retry would.
+ * The local stand-in for the cloud's stream-triggered integrator (which runs
+ * integrateAndPublish once per batch), as a pipeline of three loops so that no stage waits for
+ * the next: integration (the orphan sweep, then the Merkle tree), signing a checkpoint of the
+ * integrated tree, and search indexing up to the newest checkpoint. The first two go again at
+ * once after a round that did work; otherwise, and the indexer always, wait `intervalMs`. Rounds of each loop never overlap; a failing
+ * round is logged and retried on the next tick, as a stream retry would. Integrating the next
+ * entries while the last are signed is safe: a checkpoint signs the tree state it read, whose
+ * nodes were written before it.
  */
 export function startJournalIntegrator(publisher: JournalPublisher, intervalMs = 50): RunningIntegrator {
-  const { search, ...integration } = publisher;
+  const { journal, tree, checkpoints, signer, origin, search } = publisher;
+  let integratedSize = 0;
   let signedSize = 0;
   const integrator = repeat('journal-integrator', intervalMs, async () => {
-    signedSize = (await integrateAndPublish(integration)).size;
+    await journal.sweepPending();
+    const before = integratedSize;
+    integratedSize = (await tree.integrateAll()).size;
+    return integratedSize > before;
   });
+  const signing = repeat('journal-signer', intervalMs, async () => {
+    const before = signedSize;
+    signedSize = (await checkpoints.publishCheckpoint(signer, origin)).size;
+    return signedSize > before;
+  });
+  // Search may lag a little; it does not compete for the machine by going again at once.
   const indexer = search
     ? repeat('journal-indexer', intervalMs, async () => {
         await search.indexThrough(signedSize);
+        return false;
       })
     : undefined;
   return {
     caughtUp: async () => {
       await integrator.next();
+      await signing.next();
       await indexer?.next();
     },
     stop: async () => {
-      await Promise.all([integrator.stop(), indexer?.stop()]);
+      await Promise.all([integrator.stop(), signing.stop(), indexer?.stop()]);
     },
   };
 }
 
-/** `round` every `intervalMs` after the previous one ends, with its failures logged. */
-function repeat(component: string, intervalMs: number, round: () => Promise<void>) {
+/**
+ * `round` again as soon as it ends when it did work (returned true), else after `intervalMs`;
+ * its failures logged.
+ */
+function repeat(component: string, intervalMs: number, round: () => Promise<boolean>) {
   let stopped = false;
   let waiters: (() => void)[] = [];
   let running = Promise.resolve();
@@ -49,7 +67,11 @@ function repeat(component: string, intervalMs: number, round: () => Promise<void
   const tick = () => {
     const woken = waiters;
     waiters = [];
+    let busy = false;
     running = round()
+      .then((didWork) => {
+        busy = didWork;
+      })
       .catch((error: unknown) => {
         // The journal's own integrity errors name indices and sizes only, never entry content.
         const ours = error instanceof Error && /^(Journal|Inconsistent)/.test(error.name);
@@ -61,7 +83,7 @@ function repeat(component: string, intervalMs: number, round: () => Promise<void
       })
       .finally(() => {
         for (const wake of woken) wake();
-        if (!stopped) timer = setTimeout(tick, intervalMs);
+        if (!stopped) timer = setTimeout(tick, busy ? 0 : intervalMs);
       });
   };
   tick();
