@@ -69,12 +69,10 @@ export interface AppContext {
   clock: () => string;
 }
 
-/**
- * The composition root: each dependency is made on first use and then shared by the whole
- * process. Handlers import only the getters they call, so a bundle carries only the
- * repositories its route uses (a read of the journal does not bundle the review queue);
- * the `@__PURE__` marks tell esbuild an unused getter can be dropped.
- */
+// The composition root: each dependency is made on first use and then shared by the whole
+// process. Handlers import only the getters they call, so a bundle carries only the
+// repositories its route uses (a read of the journal does not bundle the review queue);
+// the `@__PURE__` marks tell esbuild an unused getter can be dropped.
 
 export const config = /* @__PURE__ */ once((): z.infer<typeof environment> => {
   const parsed = environment.safeParse(process.env);

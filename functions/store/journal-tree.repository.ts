@@ -95,9 +95,10 @@ export class JournalTreeRepository {
   }
 
   /**
-   * Integrates up to `maxBatch` sequenced (and written) entries beyond the tree: reads them, checks each
-   * leaf hash against its entry bytes, writes the nodes they complete, then advances the tree
-   * state conditionally on its previous size. Idempotent and safe to re-run after a crash.
+   * Integrates up to `maxBatch` sequenced (and written) entries beyond the tree: reads them,
+   * checks each leaf hash against its entry bytes, writes the nodes they complete, then
+   * advances the tree state conditionally on its previous size. Idempotent and safe to re-run
+   * after a crash.
    *
    * @throws JournalIntegrityError when an entry is missing or its leaf hash is wrong, or the
    *   stored state is self-inconsistent.
@@ -107,8 +108,8 @@ export class JournalTreeRepository {
   }
 
   /**
-   * Integrates until the tree covers every entry sequenced and written when the call started, in batches
-   * of `maxBatch`. Returns the final state.
+   * Integrates until the tree covers every entry sequenced and written when the call started,
+   * in batches of `maxBatch`. Returns the final state.
    */
   async integrateAll(maxBatch: number = DEFAULT_MAX_BATCH): Promise<TreeState> {
     // Both reads at once; each step then starts from the state the previous one wrote (its
