@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import { generateEd25519KeyPair, localEd25519Signer } from '../../functions/journal/local-signer.ts';
@@ -16,14 +17,17 @@ import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'manifests.test/journal';
 
-/** The same client, except that its first `failures` BatchWrites fail: a sequencer dying mid-write. */
-function dyingClient(doc: DynamoDBDocumentClient, failures = 1): DynamoDBDocumentClient {
-  let left = failures;
+/**
+ * The same client, except that its BatchWrites fail once `survives` have gone through: a
+ * sequencer dying while it writes a manifest's entries (after 0: before writing any).
+ */
+function dyingClient(doc: DynamoDBDocumentClient, survives = 0): DynamoDBDocumentClient {
+  let left = survives;
   return new Proxy(doc, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
       return (command: object) => {
-        if (command instanceof BatchWriteCommand && left-- > 0) {
+        if (command instanceof BatchWriteCommand && left-- <= 0) {
           return Promise.reject(new Error('the sequencer died here'));
         }
         return target.send(command as Parameters<DynamoDBDocumentClient['send']>[0]);
@@ -122,6 +126,51 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
     expect(await journal.sweepPending()).toBe(0);
     expect(await journal.size()).toBe(start + 4);
   }, 60_000);
+
+  it('keeps every staged entry, once, at dense indices through random appends, orphans and sequencer deaths (property)', async () => {
+    let n = 0;
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('append' as const), byManifest: fc.boolean() }),
+      fc.record({ kind: fc.constant('orphan' as const) }),
+      fc.record({ kind: fc.constant('die' as const), survives: fc.integer({ min: 0, max: 2 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 2, maxLength: 8 }), async (ops) => {
+        const start = await journal.size();
+        const staged: string[] = [];
+        const acknowledged = new Map<string, number>();
+        for (const o of ops) {
+          const key = `prop-${n++}`;
+          if (o.kind === 'append') {
+            const writer = new JournalRepository(doc, table, o.byManifest ? { transactionBatch: 0 } : {});
+            acknowledged.set(key, (await writer.append(key, entry(n))).index);
+            staged.push(key);
+          } else if (o.kind === 'orphan') {
+            await doc.send(new TransactWriteCommand({ TransactItems: journal.stage(key, entry(n)).items }));
+            staged.push(key);
+          } else {
+            const dying = new JournalRepository(dyingClient(doc, o.survives), table, { transactionBatch: 0 });
+            await dying.sweepPending().catch(() => undefined);
+          }
+        }
+        // A live writer afterwards finishes whatever a dead sequencer left, then its own entry.
+        const last = `prop-${n++}`;
+        acknowledged.set(last, (await new JournalRepository(doc, table).append(last, entry(n))).index);
+        staged.push(last);
+        await new JournalRepository(doc, table).sweepPending();
+
+        const size = await journal.size();
+        expect(await journal.writtenSize()).toBe(size);
+        expect(size - start).toBe(staged.length);
+        const stored = await journal.entries(Array.from({ length: size - start }, (_, i) => start + i));
+        expect(stored.map((e) => e.index)).toEqual(Array.from({ length: size - start }, (_, i) => start + i));
+        expect(stored.map((e) => e.key).sort()).toEqual([...staged].sort());
+        for (const [key, index] of acknowledged) expect(stored[index - start]?.key).toBe(key);
+      }),
+      { numRuns: 15 },
+    );
+    expect((await tree.integrateAll()).size).toBe(await journal.size());
+  }, 120_000);
 
   it('refuses to go direct while a manifest is being written, so no index is taken twice', async () => {
     const start = await journal.size();
