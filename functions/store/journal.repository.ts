@@ -140,7 +140,7 @@ export class JournalRepository {
     ];
   }
 
-  /** Keys of every entry about `docId`, by revision (then key), with their index once sequenced. */
+  /** Keys of every entry about `docId`, by revision then journal index, with their index once sequenced. */
   async documentEntries(docId: string): Promise<{ key: string; index?: number; leafHash: string }[]> {
     const items = await queryAll(this.client, {
       TableName: this.table,
@@ -152,10 +152,18 @@ export class JournalRepository {
     // audited read of it.
     const keys = items.map((item) => String(item.key));
     const found = await batchGetAll(this.client, this.table, keys.map(sequencingKey));
-    return keys.flatMap((key) => {
+    const revisionOf = new Map(items.map((item) => [String(item.key), String(item.sk).slice(0, 10)]));
+    const refs = keys.flatMap((key) => {
       const item = found.get(sequencingKey(key).pk);
       return item ? [{ key, ...receiptOf(item) }] : [];
     });
+    // Within a revision (a claim's audited reads share one), in journal order, pending last.
+    const order = (ref: { key: string; index?: number }) => ref.index ?? Number.MAX_SAFE_INTEGER;
+    return refs.sort(
+      (a, b) =>
+        (revisionOf.get(a.key) as string).localeCompare(revisionOf.get(b.key) as string) ||
+        order(a) - order(b),
+    );
   }
 
   /**

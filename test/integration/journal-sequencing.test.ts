@@ -152,6 +152,12 @@ describe('journal sequencing against DynamoDB Local', () => {
     expect(refs.map((r) => r.key)).toEqual(['hist-1', 'hist-2']);
     for (const ref of refs) expect(Number.isInteger(ref.index)).toBe(true);
     expect(await journal.documentEntries('claim/nothing')).toEqual([]);
+
+    // Entries of one revision (a claim's audited reads) come in journal order, not key order.
+    await journal.append('zzz-read-first', docEntry(3));
+    await journal.append('aaa-read-second', docEntry(3));
+    const third = (await journal.documentEntries('claim/cHISTORY')).slice(2);
+    expect(third.map((r) => r.key)).toEqual(['zzz-read-first', 'aaa-read-second']);
   });
 
   it('is idempotent on its key: a retry gets the first receipt, a different entry is refused', async () => {
