@@ -127,22 +127,17 @@ describe('Lambda bundles', () => {
 
   it('decide and read a claim when run like Lambda runs them, against DynamoDB Local', async () => {
     const { endpoint, names } = await freshTables();
-    const dir = (name: string) => {
-      const bundle = bundles.get(name);
-      if (!bundle) throw new Error(`no bundle for ${name}`);
-      return bundle.dir;
-    };
     const analyst = { sub: 'analyst-1', 'cognito:groups': 'analyst' };
     const calls = [
       {
-        module: join(dir('put-coverage'), 'index.mjs'),
+        module: join(bundleDir('put-coverage'), 'index.mjs'),
         event: apiEvent('PUT', '/members/{memberId}/coverage', analyst, {
           pathParameters: { memberId: demoClaim.memberId },
           body: ppoCoverage('COV-BUNDLE'),
         }),
       },
       {
-        module: join(dir('submit-claim'), 'index.mjs'),
+        module: join(bundleDir('submit-claim'), 'index.mjs'),
         event: apiEvent('POST', '/claims', provider, { body: demoClaim }),
       },
     ];
@@ -151,8 +146,8 @@ describe('Lambda bundles', () => {
       CLAIMS_TABLE: names.claims,
       RECORDS_TABLE: names.records,
       JOURNAL_TABLE: names.journal,
-      RULES_DIR: join(dir('submit-claim'), 'rules'),
-      RULE_SOURCES: join(dir('submit-claim'), 'rule-sources.json'),
+      RULES_DIR: join(bundleDir('submit-claim'), 'rules'),
+      RULE_SOURCES: join(bundleDir('submit-claim'), 'rule-sources.json'),
       // The hash the stack pinned at synth, as deployed.
       RULE_SET_HASH: pinnedHash(),
     });
@@ -172,7 +167,7 @@ describe('Lambda bundles', () => {
     const [read] = runInLambdaLikeProcess(
       [
         {
-          module: join(dir('get-claim'), 'index.mjs'),
+          module: join(bundleDir('get-claim'), 'index.mjs'),
           event: apiEvent('GET', '/claims/{id}', provider, { pathParameters: { id: claim.id } }),
         },
       ],
@@ -188,67 +183,53 @@ describe('Lambda bundles', () => {
   }, 60_000);
 
   it('refuses to decide with rule files that are not the ones the stack pinned, and writes nothing', async () => {
-    const { endpoint, names, doc } = await freshTables();
-    const submit = bundles.get('submit-claim');
-    if (!submit) throw new Error('no submit-claim bundle');
     const wrongPin = 'f'.repeat(64);
-    const { results, stdout } = runInLambdaLikeProcessWithOutput(
-      [
-        {
-          module: join(submit.dir, 'index.mjs'),
-          event: apiEvent('POST', '/claims', provider, { body: demoClaim }),
-        },
-      ],
-      {
-        AWS_ENDPOINT_URL: endpoint,
-        CLAIMS_TABLE: names.claims,
-        RECORDS_TABLE: names.records,
-        JOURNAL_TABLE: names.journal,
-        RULES_DIR: join(submit.dir, 'rules'),
-        RULE_SOURCES: join(submit.dir, 'rule-sources.json'),
-        RULE_SET_HASH: wrongPin,
-      },
-    );
-    expect(results[0]?.statusCode).toBe(500);
+    const stdout = await submitRefused({ RULE_SET_HASH: wrongPin });
     expect(stdout).toContain(`the deployment pinned ${wrongPin}: refusing to decide`);
-    for (const table of [names.claims, names.journal]) {
-      const { Count } = await doc.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
-      expect(Count, table).toBe(0);
-    }
   }, 60_000);
 
   it('refuses to decide with a rule file edited after synth, under the right pin, and writes nothing', async () => {
-    const { endpoint, names, doc } = await freshTables();
-    const submit = bundles.get('submit-claim');
-    if (!submit) throw new Error('no submit-claim bundle');
     const rules = join(outdir, 'edited-rules');
-    cpSync(join(submit.dir, 'rules'), rules, { recursive: true });
+    cpSync(join(bundleDir('submit-claim'), 'rules'), rules, { recursive: true });
     appendFileSync(join(rules, 'fraud.yaml'), '\n# edited in the bundle\n');
-    const { results, stdout } = runInLambdaLikeProcessWithOutput(
-      [
-        {
-          module: join(submit.dir, 'index.mjs'),
-          event: apiEvent('POST', '/claims', provider, { body: demoClaim }),
-        },
-      ],
-      {
-        AWS_ENDPOINT_URL: endpoint,
-        CLAIMS_TABLE: names.claims,
-        RECORDS_TABLE: names.records,
-        JOURNAL_TABLE: names.journal,
-        RULES_DIR: rules,
-        RULE_SOURCES: join(submit.dir, 'rule-sources.json'),
-        RULE_SET_HASH: pinnedHash(),
-      },
-    );
-    expect(results[0]?.statusCode).toBe(500);
+    const stdout = await submitRefused({ RULES_DIR: rules });
     expect(stdout).toContain('fraud.yaml differs from the file recorded at synth');
-    for (const table of [names.claims, names.journal]) {
-      const { Count } = await doc.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
-      expect(Count, table).toBe(0);
-    }
   }, 60_000);
 });
+
+function bundleDir(name: string): string {
+  const bundle = bundles.get(name);
+  if (!bundle) throw new Error(`no bundle for ${name}`);
+  return bundle.dir;
+}
+
+/**
+ * Runs the real submit-claim bundle on the demo claim, with its deployed environment changed by
+ * `overrides`; expects a 500 and nothing written. Returns what the function logged.
+ */
+async function submitRefused(overrides: Record<string, string>): Promise<string> {
+  const { endpoint, names, doc } = await freshTables();
+  const dir = bundleDir('submit-claim');
+  const { results, stdout } = runInLambdaLikeProcessWithOutput(
+    [{ module: join(dir, 'index.mjs'), event: apiEvent('POST', '/claims', provider, { body: demoClaim }) }],
+    {
+      AWS_ENDPOINT_URL: endpoint,
+      CLAIMS_TABLE: names.claims,
+      RECORDS_TABLE: names.records,
+      JOURNAL_TABLE: names.journal,
+      RULES_DIR: join(dir, 'rules'),
+      RULE_SOURCES: join(dir, 'rule-sources.json'),
+      RULE_SET_HASH: pinnedHash(),
+      ...overrides,
+    },
+  );
+  expect(results[0]?.statusCode).toBe(500);
+  for (const table of [names.claims, names.journal]) {
+    const { Count } = await doc.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+    expect(Count, table).toBe(0);
+  }
+  return stdout;
+}
 
 function pinnedHash(): string {
   const hash = bundles.get('submit-claim')?.environment.RULE_SET_HASH;
