@@ -43,6 +43,9 @@ export class JournalKeyConflictError extends Error {
 // round commits a manifest instead, of up to MANIFEST_MAX entries (~200 B each in one item).
 const TRANSACTION_BATCH = 33;
 const MANIFEST_MAX = 500;
+// A transaction carries at most 4 MB: a round whose entries come near that (large records,
+// many pending partitions) commits a manifest however few entries it has.
+const TRANSACTION_ENTRY_BYTES = 3 * 1024 * 1024;
 // How long a process appends only by group commit after losing a direct attempt.
 const DIRECT_PAUSE_MS = 10_000;
 // The sequencer lease: how long it lasts unless renewed, how often a writer that does not hold
@@ -412,10 +415,10 @@ export class JournalRepository {
   /**
    * One group commit: gives the oldest pending entries (up to MANIFEST_MAX) the next indices,
    * conditional on the size not having moved. Losing that race is normal: another writer
-   * sequenced them. A round of up to `transactionBatch` entries writes them in one transaction;
-   * a larger one commits a manifest (the entries' keys and leaf hashes) with the counter, in a
-   * 2-item transaction, then writes the entry and key items from it and deletes the pending
-   * ones. Until that is done the counter marks the manifest as being written: direct appends
+   * sequenced them. A round of up to `transactionBatch` entries (and 3 MB) writes them in one
+   * transaction; a larger one commits a manifest (the entries' keys and leaf hashes) with the
+   * counter, in a 2-item transaction, then writes the entry and key items from it and deletes
+   * the pending ones. Until that is done the counter marks the manifest as being written: direct appends
    * and other rounds wait for it, and whoever finds it so (a crashed round's) finishes it first.
    * Returns the receipts of the entries this call sequenced.
    */
@@ -430,8 +433,9 @@ export class JournalRepository {
     const receipts = new Map(
       pending.map((p, i) => [p.key, { index: size + i, leafHash: p.leafHash, key: p.key }]),
     );
+    const bytes = pending.reduce((sum, p) => sum + Buffer.byteLength(p.entry), 0);
     const committed =
-      pending.length <= this.transactionBatch
+      pending.length <= this.transactionBatch && bytes <= TRANSACTION_ENTRY_BYTES
         ? await this.commitTransaction(size, pending)
         : await this.commitManifest(size, pending);
     if (!committed) return new Map();

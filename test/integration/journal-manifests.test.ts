@@ -172,6 +172,22 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
     expect((await tree.integrateAll()).size).toBe(await journal.size());
   }, 120_000);
 
+  it('sequences a round of large entries (more than a transaction may carry) by manifest', async () => {
+    const start = await journal.size();
+    // 14 entries of ~300 KB: over DynamoDB's 4 MB per transaction, though under 33 entries.
+    // Spread over 16 partitions (the stack's setting), one round reads them all.
+    const writer = new JournalRepository(doc, table, { pendingShards: 16 });
+    const keys = Array.from({ length: 14 }, (_, i) => `large-${i}`);
+    for (const [i, key] of keys.entries()) {
+      const staged = writer.stage(key, entry(2000 + i, { blob: 'x'.repeat(300 * 1024) }));
+      await doc.send(new TransactWriteCommand({ TransactItems: staged.items }));
+    }
+    expect(await writer.sweepPending()).toBe(14);
+    const stored = await journal.entries(keys.map((_, i) => start + i));
+    expect(stored.map((e) => e.key).sort()).toEqual([...keys].sort());
+    expect(await journal.writtenSize()).toBe(start + 14);
+  }, 60_000);
+
   it('refuses to go direct while a manifest is being written, so no index is taken twice', async () => {
     const start = await journal.size();
     const writer = new JournalRepository(doc, table);
