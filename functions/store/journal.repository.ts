@@ -390,7 +390,7 @@ export class JournalRepository {
   }
 
   /** The counter item: the size, and the first index of a manifest still being written. */
-  private async sequence(): Promise<{ size: number; writing?: number }> {
+  async sequence(): Promise<{ size: number; writing?: number }> {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.table, Key: SEQUENCE_KEY, ConsistentRead: true }),
     );
