@@ -10,6 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import { bitAt, bitLength, isSafeNonNegativeInteger, shiftRight, trailingZeros, xor } from './bits.ts';
+import { TILE_HEIGHT, TILE_WIDTH } from './tiles.ts';
 
 /** Size of every hash in the tree (SHA-256). */
 export const HASH_SIZE = 32;
@@ -260,11 +261,6 @@ export function appendLeaves(
   return { edge: { size, hashes }, completed, root: rootFromRightEdge(hashes) };
 }
 
-/** Tile height of C2SP tlog-tiles: a tile spans 8 tree levels. */
-export const TILE_HEIGHT = 8;
-/** Hashes in a full tile (2^TILE_HEIGHT). */
-export const TILE_WIDTH = 2 ** TILE_HEIGHT;
-
 /**
  * Where a node lives in C2SP tlog-tiles storage. Tile (`tileLevel`, `tileIndex`) holds the
  * hashes of level `8·tileLevel`; the node is the subtree root over that row's hashes
@@ -308,27 +304,6 @@ export function nodeHashFromTile(coordinates: TileCoordinates, rowHashes: readon
   const span = rowHashes.slice(offset, offset + width);
   for (const [i, hash] of span.entries()) checkHash(hash, `tile hash ${offset + i}`);
   return rootFromLeafHashes(span);
-}
-
-/**
- * C2SP tlog-tiles resource path of a tile, e.g. `tile/0/x001/x234/067.p/5`; the `.p/<width>`
- * suffix marks a partial tile (width 1–255).
- */
-export function tilePath(tileLevel: number, tileIndex: number, width: number = TILE_WIDTH): string {
-  requireSize(tileLevel, 'tile level');
-  requireSize(tileIndex, 'tile index');
-  if (tileLevel > 63) throw new TreeRangeError(`tile level ${tileLevel} is above 63`);
-  if (!Number.isInteger(width) || width < 1 || width > TILE_WIDTH) {
-    throw new TreeRangeError(`tile width must be 1–${TILE_WIDTH}, got ${width}`);
-  }
-  const groups: string[] = [];
-  let rest = tileIndex;
-  do {
-    groups.unshift(String(rest % 1000).padStart(3, '0'));
-    rest = Math.floor(rest / 1000);
-  } while (rest > 0);
-  const index = groups.map((group, i) => (i < groups.length - 1 ? `x${group}` : group)).join('/');
-  return `tile/${tileLevel}/${index}${width < TILE_WIDTH ? `.p/${width}` : ''}`;
 }
 
 // Inclusion path of complete node (level, index) in a tree of `size` leaves: siblings from the

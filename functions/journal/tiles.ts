@@ -10,8 +10,6 @@
 //
 // Entry bundles (`tile/entries/…`) are deliberately not part of this: journal entries carry PHI
 // (member ids, diagnoses), so only hashes are published.
-//
-// merkle.ts's tilePath is the writer side's twin of tilePath here; a unit test holds them equal.
 
 /** Tree levels one tile spans. */
 export const TILE_HEIGHT = 8;

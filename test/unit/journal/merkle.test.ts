@@ -21,7 +21,6 @@ import {
   rootFromRightEdge,
   TreeRangeError,
   tileCoordinatesForNode,
-  tilePath,
   tileWidth,
 } from '../../../functions/journal/merkle.ts';
 import { verifyConsistency, verifyInclusion } from '../../../functions/journal/verify.ts';
@@ -360,15 +359,6 @@ describe('tiles (C2SP tlog-tiles, height 8)', () => {
     expect(tileWidth(2, 0, size)).toBe(1);
     expect(tileWidth(3, 0, size)).toBe(0);
     expect(tileWidth(1, 0, 256)).toBe(1);
-  });
-
-  it('names tiles by the spec path scheme', () => {
-    expect(tilePath(0, 1_234_067)).toBe('tile/0/x001/x234/067');
-    expect(tilePath(0, 0)).toBe('tile/0/000');
-    expect(tilePath(2, 1000, 17)).toBe('tile/2/x001/000.p/17');
-    expect(() => tilePath(64, 0)).toThrow('tile level 64 is above 63');
-    expect(() => tilePath(0, 0, 0)).toThrow('tile width must be 1–256');
-    expect(() => tilePath(0, 0, 257)).toThrow(TreeRangeError);
   });
 });
 
