@@ -39,13 +39,11 @@ import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ruleSetHash } from '../functions/engine/hash.ts';
 import { readRuleSetFiles } from '../functions/engine/rule-files.ts';
 import { recordRuleSources } from '../functions/engine/rule-source-recorder.ts';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '../functions/handlers/routes.ts';
 import { PROVIDER_CLIENTS_ENV, providerScope } from '../functions/http/identity.ts';
 import { PROBLEM_BASE } from '../functions/http/problem.ts';
-import { once } from '../functions/once.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
 import { API_STAGE_THROTTLE, providerClientId, type StageConfig } from './stage.ts';
@@ -88,7 +86,7 @@ interface FunctionDefaults {
   /** Its content hash, pinned in those functions' environment. */
   ruleSetHash: string;
   /** Its files as recorded when checked (rule-sources.json), so those functions need no YAML parser. */
-  ruleSources: () => string;
+  ruleSources: string;
   stage: StageConfig;
   /** Encrypts the function's log group. */
   logKey: IKey;
@@ -121,14 +119,16 @@ export class StatelessStack extends Stack {
     // still uses, so a table or key is never removed from under a deployed function.
     this.node.setContext('@aws-cdk/core:defaultCrossStackReferences', 'strong');
     const { tables, userPool, journalSigningKey, operationsKey, stage } = props.stateful;
+    // The rule files read and loaded once: the record ships beside the deciding handlers, and
+    // its rule set's hash (over the files the rule set uses, as the function computes it) is
+    // pinned, so a function refuses to decide with any other rule set and a rule change shows
+    // in `cdk diff` as this variable changing.
+    const { ruleSet, recorded } = recordRuleSources(readRuleSetFiles(props.rulesDir));
     const defaults: FunctionDefaults = {
       tables,
       rulesDir: props.rulesDir,
-      // Pinned at synth: a function refuses to decide with any other rule set, and a rule change
-      // shows in `cdk diff` as this variable changing.
-      ruleSetHash: ruleSetHash(readRuleSetFiles(props.rulesDir)),
-      // On first use: synths that bundle nothing never record it.
-      ruleSources: once(() => JSON.stringify(recordRuleSources(readRuleSetFiles(props.rulesDir)).recorded)),
+      ruleSetHash: ruleSet.hash,
+      ruleSources: JSON.stringify(recorded),
       stage,
       logKey: operationsKey,
     };
@@ -668,7 +668,7 @@ function appFunction(
               afterBundling: (_input: string, output: string) => {
                 // Runs at synth time on this machine: ship the rule files beside the handler.
                 cpSync(defaults.rulesDir, join(output, 'rules'), { recursive: true });
-                writeFileSync(join(output, 'rule-sources.json'), defaults.ruleSources());
+                writeFileSync(join(output, 'rule-sources.json'), defaults.ruleSources);
                 return [];
               },
             },
