@@ -153,20 +153,21 @@ export class JournalRepository {
     });
     // One BatchGet per 100 revisions, not a GetItem each: a claim's history grows with every
     // audited read of it.
-    const keys = items.map((item) => String(item.key));
-    const found = await batchGetAll(this.client, this.table, keys.map(sequencingKey));
-    const revisionOf = new Map(items.map((item) => [String(item.key), String(item.sk).slice(0, 10)]));
-    const refs = keys.flatMap((key) => {
-      const item = found.get(sequencingKey(key).pk);
-      return item ? [{ key, ...receiptOf(item) }] : [];
+    const found = await batchGetAll(
+      this.client,
+      this.table,
+      items.map((item) => sequencingKey(String(item.key))),
+    );
+    const refs = items.flatMap((item) => {
+      const key = String(item.key);
+      const sequenced = found.get(sequencingKey(key).pk);
+      // The sort key starts with the zero-padded revision.
+      return sequenced ? [{ revision: String(item.sk).slice(0, 10), key, ...receiptOf(sequenced) }] : [];
     });
     // Within a revision (a claim's audited reads share one), in journal order, pending last.
-    const order = (ref: { key: string; index?: number }) => ref.index ?? Number.MAX_SAFE_INTEGER;
-    return refs.sort(
-      (a, b) =>
-        (revisionOf.get(a.key) as string).localeCompare(revisionOf.get(b.key) as string) ||
-        order(a) - order(b),
-    );
+    const order = (ref: { index?: number }) => ref.index ?? Number.MAX_SAFE_INTEGER;
+    refs.sort((a, b) => (a.revision === b.revision ? order(a) - order(b) : a.revision < b.revision ? -1 : 1));
+    return refs.map(({ revision: _revision, ...ref }) => ref);
   }
 
   /**
@@ -418,9 +419,9 @@ export class JournalRepository {
    * sequenced them. A round of up to `transactionBatch` entries (and 3 MB) writes them in one
    * transaction; a larger one commits a manifest (the entries' keys and leaf hashes) with the
    * counter, in a 2-item transaction, then writes the entry and key items from it and deletes
-   * the pending ones. Until that is done the counter marks the manifest as being written: direct appends
-   * and other rounds wait for it, and whoever finds it so (a crashed round's) finishes it first.
-   * Returns the receipts of the entries this call sequenced.
+   * the pending ones. Until that is done the counter marks the manifest as being written:
+   * direct appends and other rounds wait for it, and whoever finds it so (a crashed round's)
+   * finishes it first. Returns the receipts of the entries this call sequenced.
    */
   async sequencePending(): Promise<Map<string, JournalReceipt>> {
     const { size, writing } = await this.sequence();
@@ -476,12 +477,7 @@ export class JournalRepository {
 
   /** A large round: the manifest and the counter in one transaction, then the entries from it. */
   private async commitManifest(size: number, pending: PendingEntry[]): Promise<boolean> {
-    const manifest: ManifestEntry[] = pending.map(({ pk, sk, key, leafHash: hash }) => ({
-      pk,
-      sk,
-      key,
-      leafHash: hash,
-    }));
+    const manifest: ManifestEntry[] = pending.map(({ entry: _text, ...rest }) => rest);
     const counter = sizeUpdate(this.table, size, size + pending.length, true);
     const committed = await this.committed(
       new TransactWriteCommand({
@@ -571,8 +567,8 @@ export class JournalRepository {
   /**
    * One group commit of whatever is pending, for entries whose writers crashed after staging
    * (a live writer sequences its own). Uncontended appends go direct and never look at the
-   * pending partitions, so the integrator sweeps them once a round: one batch, not until
-   * empty, so that under load the round still goes on to integrate and sign. Skipped while
+   * pending partitions, so the integrator sweeps them: one batch, not until empty, so that
+   * under load its round still goes on to integrate and sign. Skipped while
    * any writer holds the sequencer lease (its rounds take the oldest entries first, orphans
    * included), and at most once every SWEEP_EVERY_MS per process. Returns how many entries it
    * sequenced.
@@ -652,12 +648,7 @@ interface PendingEntry {
 }
 
 /** One entry of a manifest: its key and leaf hash, and where its pending item is. */
-interface ManifestEntry {
-  pk: string;
-  sk: string;
-  key: string;
-  leafHash: string;
-}
+type ManifestEntry = Omit<PendingEntry, 'entry'>;
 
 /** The sequencer lease as read: who holds it, and until when (epoch ms, by the holder's clock). */
 interface Lease {
