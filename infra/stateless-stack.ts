@@ -44,6 +44,7 @@ import { recordRuleSources } from '../functions/engine/rule-source-recorder.ts';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '../functions/handlers/routes.ts';
 import { PROVIDER_CLIENTS_ENV, providerScope } from '../functions/http/identity.ts';
 import { PROBLEM_BASE } from '../functions/http/problem.ts';
+import { SEQUENCE_KEY } from '../functions/store/journal-keys.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
 import { API_STAGE_THROTTLE, providerClientId, type StageConfig } from './stage.ts';
@@ -273,7 +274,10 @@ export class StatelessStack extends Stack {
           FilterCriteria.filter({
             eventName: FilterRule.isEqual('MODIFY'),
             dynamodb: {
-              Keys: { pk: { S: FilterRule.isEqual('STATE') }, sk: { S: FilterRule.isEqual('SEQUENCE') } },
+              Keys: {
+                pk: { S: FilterRule.isEqual(SEQUENCE_KEY.pk) },
+                sk: { S: FilterRule.isEqual(SEQUENCE_KEY.sk) },
+              },
             },
           }),
         ],

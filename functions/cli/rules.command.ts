@@ -4,7 +4,8 @@ import type { ClaimFacts, Decision } from '../claims/decision.ts';
 import { formatIssue, RuleSetError } from '../engine/errors.ts';
 import { loadRuleSet, readRuleTestFiles } from '../engine/loader.ts';
 import type { RuleSet } from '../engine/rule-set.ts';
-import { parseRecords, parseRuleTests, runRuleTests } from '../engine/rule-tests.ts';
+import { parseRuleTests, runRuleTests } from '../engine/rule-tests.ts';
+import { parseRecords } from '../engine/test-records.ts';
 
 /**
  * `claimledger rules check|test|explain`: what a rules analyst runs before a rule set goes

@@ -10,9 +10,6 @@ import type {
   TraceStep,
 } from '../claims/decision.ts';
 import { decisionTotals, FRAUD_REVIEW } from '../claims/decision.ts';
-
-export { FRAUD_REVIEW };
-
 import type { CoveragePeriod } from '../claims/records.schema.ts';
 import type { CelEnvironments } from './cel.ts';
 import { inWindow, planYearOf } from './dates.ts';

@@ -1,6 +1,8 @@
 /** The rule engine's public surface. */
+
+export { FRAUD_REVIEW } from '../claims/decision.ts';
 export { formatIssue, RuleEvaluationError, RuleSetError, type RuleSetIssue } from './errors.ts';
-export { ENGINE_ERROR, FRAUD_REVIEW, fraudScore } from './evaluate.ts';
+export { ENGINE_ERROR, fraudScore } from './evaluate.ts';
 export { canonicalText, type RuleSetFile, ruleSetHash } from './hash.ts';
 export {
   type LoadOptions,
@@ -14,10 +16,10 @@ export { npiCheckDigitValid } from './npi.ts';
 export { RuleSet, type RuleSummary, type TableSummary } from './rule-set.ts';
 export {
   compareDecision,
-  parseRecords,
   parseRuleTests,
   type RuleTestCase,
   type RuleTestReport,
   type RuleTestResult,
   runRuleTests,
 } from './rule-tests.ts';
+export { parseRecords } from './test-records.ts';

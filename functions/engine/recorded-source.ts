@@ -5,7 +5,7 @@ import type { RuleSetFile } from './hash.ts';
 import type { RuleSource, SourcePath, SourcePosition, SourceReader } from './rule-source.ts';
 
 /**
- * What synth records of each rule file for a Lambda bundle (`rules.compiled.json` beside the
+ * What synth records of each rule file for a Lambda bundle (`rule-sources.json` beside the
  * handler): its parsed value and the positions the loader asked for, so that the function
  * loads the rule set without a YAML parser (112 KB of every deciding bundle). The record is
  * tied to each file's text by its SHA-256: it can only stand for the files the deployment

@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RuleSetFile } from './hash.ts';
+
+/** The repository's rule set (`rules/`), used when RULES_DIR is not set: locally and in tests. */
+export const REPOSITORY_RULES_DIR = fileURLToPath(new URL('../../rules', import.meta.url));
 
 /**
  * Files under `dir` that belong to a rule set: everything except tests, docs and dotfiles.

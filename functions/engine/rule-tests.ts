@@ -248,5 +248,3 @@ export function runRuleTests(ruleSet: RuleSet, cases: readonly RuleTestCase[]): 
     uncovered: ruleSet.rules.map((r) => r.id).filter((id) => !firedAnywhere.has(id)),
   };
 }
-
-export { parseRecords } from './test-records.ts';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadAudit } from '#claims/audited-read.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
+import { REPOSITORY_RULES_DIR } from '#engine/rule-files.ts';
 import { once } from '#functions/once.ts';
 import * as z from '#functions/zod.ts';
 import { CheckpointReads } from '#store/checkpoint-reads.ts';
@@ -24,10 +24,7 @@ const environment = z.object({
   RECORDS_TABLE: z.string().check(z.minLength(1)),
   JOURNAL_TABLE: z.string().check(z.minLength(1)),
   /** Rule files; the Lambda bundle ships them beside the handler. */
-  RULES_DIR: z._default(
-    z.string().check(z.minLength(1)),
-    fileURLToPath(new URL('../../rules', import.meta.url)),
-  ),
+  RULES_DIR: z._default(z.string().check(z.minLength(1)), REPOSITORY_RULES_DIR),
   /**
    * The content hash of the rule set this function was deployed with (set by the stack on the
    * functions that decide claims; unset locally, where rule files are edited freely).

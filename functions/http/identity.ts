@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Identity, Role } from '#claims/identity.ts';
 import { npiCheckDigitValid } from '#engine/npi.ts';
+import { once } from '#functions/once.ts';
 import { log } from './logger.ts';
 
 const knownRoles: readonly Role[] = ['provider', 'analyst', 'rules-admin'];
@@ -67,22 +68,17 @@ export function parseProviderClients(raw: unknown): { clients: ProviderClientMap
   return { clients, malformed: false };
 }
 
-let configured: ProviderClientMap | undefined;
-
 /** The map from this function's environment, read and validated once per container. */
-export function configuredProviderClients(): ProviderClientMap {
-  if (configured === undefined) {
-    const { clients, malformed } = parseProviderClients(process.env[PROVIDER_CLIENTS_ENV]);
-    if (malformed) {
-      log('warn', {
-        component: 'identity',
-        message: `${PROVIDER_CLIENTS_ENV} is malformed: no provider system is recognised`,
-      });
-    }
-    configured = clients;
+export const configuredProviderClients = once((): ProviderClientMap => {
+  const { clients, malformed } = parseProviderClients(process.env[PROVIDER_CLIENTS_ENV]);
+  if (malformed) {
+    log('warn', {
+      component: 'identity',
+      message: `${PROVIDER_CLIENTS_ENV} is malformed: no provider system is recognised`,
+    });
   }
-  return configured;
-}
+  return clients;
+});
 
 /**
  * Reads the caller from `requestContext.authorizer.claims`, where API Gateway's Cognito

@@ -15,8 +15,9 @@ export interface RunningIntegrator {
  * integrateAndPublish once per batch), as a pipeline of three loops so that no stage waits for
  * the next: integration (the orphan sweep, then the Merkle tree), signing a checkpoint of the
  * integrated tree, and search indexing up to the newest checkpoint. The first two go again at
- * once after a round that did work; otherwise, and the indexer always, wait `intervalMs`. Rounds of each loop never overlap; a failing
- * round is logged and retried on the next tick, as a stream retry would. Integrating the next
+ * once after a round that did work; otherwise, and the indexer always, wait `intervalMs`.
+ * Rounds of each loop never overlap; a failing round is logged and retried on the next tick,
+ * as a stream retry would. Integrating the next
  * entries while the last are signed is safe: a checkpoint signs the tree state it read, whose
  * nodes were written before it.
  */

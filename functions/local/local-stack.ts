@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readRuleSetFiles } from '#engine/rule-files.ts';
+import { REPOSITORY_RULES_DIR, readRuleSetFiles } from '#engine/rule-files.ts';
 import { recordRuleSources } from '#engine/rule-source-recorder.ts';
 import { HANDLER_EXPORT, type RouteDefinition, routes } from '#handlers/routes.ts';
 import { PROVIDER_CLIENTS_ENV } from '#http/identity.ts';
@@ -75,7 +74,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   // Deciding handlers load the rule files through their record, as in a Lambda bundle; here it
   // is made from the rule files at each start (so an edited rule set takes effect on restart).
-  const rulesDir = process.env.RULES_DIR ?? fileURLToPath(new URL('../../rules', import.meta.url));
+  const rulesDir = process.env.RULES_DIR ?? REPOSITORY_RULES_DIR;
   const ruleSources = join(options.stateDir, 'rule-sources.json');
   mkdirSync(options.stateDir, { recursive: true });
   writeFileSync(ruleSources, JSON.stringify(recordRuleSources(readRuleSetFiles(rulesDir)).recorded));
