@@ -119,6 +119,12 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
     origin: ORIGIN,
   });
 
+  /** Publishes the latest checkpoint to `published`, whose `writes` then list this publication's. */
+  const publish = (published: Bucket = bucket) => {
+    published.writes.length = 0;
+    return mirrorLatestCheckpoint(mirror(published));
+  };
+
   /** Appends entries up to `size` (8 writers), integrates them and signs a checkpoint. */
   async function growTo(size: number): Promise<number> {
     await grow(size);
@@ -188,7 +194,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
 
   it('publishes tiles before each checkpoint; the bucket alone proves inclusion and consistency', async () => {
     expect(await growTo(200)).toBe(200);
-    expect(await mirrorLatestCheckpoint(mirror())).toEqual({
+    expect(await publish()).toEqual({
       status: 'published',
       size: 200,
       previousSize: null,
@@ -198,8 +204,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
 
     // The tree grows across the 256 and 512 boundaries: two level-0 tiles become full.
     expect(await growTo(520)).toBe(520);
-    bucket.writes.length = 0;
-    expect(await mirrorLatestCheckpoint(mirror())).toEqual({
+    expect(await publish()).toEqual({
       status: 'published',
       size: 520,
       previousSize: 200,
@@ -263,8 +268,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
 
   it('writes nothing new when publishing the same size again', async () => {
     const before = new Map(listObjects(bucketDir).map((o) => [o, readFileSync(join(bucketDir, o))]));
-    bucket.writes.length = 0;
-    expect(await mirrorLatestCheckpoint(mirror())).toEqual({ status: 'unchanged', size: 520, tiles: 0 });
+    expect(await publish()).toEqual({ status: 'unchanged', size: 520, tiles: 0 });
     expect(bucket.writes).toEqual([]);
     expect(new Map(listObjects(bucketDir).map((o) => [o, readFileSync(join(bucketDir, o))]))).toEqual(before);
   });
@@ -276,26 +280,24 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
     const shown = await show([0, 519, 520, 767, 768, 799]);
 
     // Fails writing the last tile: the first two are out, the checkpoint is not.
-    bucket.writes.length = 0;
     bucket.failOn = (object) => object === 'tile/0/003.p/32';
-    await expect(mirrorLatestCheckpoint(mirror())).rejects.toThrow('connection reset');
+    await expect(publish()).rejects.toThrow('connection reset');
     expect(bucket.writes).toEqual(['tile/1/000.p/3', 'tile/0/002']);
     expect(existsSync(join(bucketDir, 'checkpoints/800'))).toBe(false);
     expect(await audit(bucketDir, shown)).toEqual([200, 520]);
 
     // Fails after the tiles, writing the checkpoint's own copy: still the old checkpoint.
     bucket.failOn = (object) => object === 'checkpoints/800';
-    await expect(mirrorLatestCheckpoint(mirror())).rejects.toThrow('connection reset');
+    await expect(publish()).rejects.toThrow('connection reset');
     expect(await audit(bucketDir, shown)).toEqual([200, 520]);
 
     // Fails replacing `checkpoint`: checkpoints/800 is out with its tiles, `checkpoint` is 520.
     bucket.failOn = (object) => object === 'checkpoint';
-    await expect(mirrorLatestCheckpoint(mirror())).rejects.toThrow('connection reset');
+    await expect(publish()).rejects.toThrow('connection reset');
     expect(existsSync(join(bucketDir, 'checkpoints/800'))).toBe(true);
 
     bucket.failOn = undefined;
-    bucket.writes.length = 0;
-    expect(await mirrorLatestCheckpoint(mirror())).toEqual({
+    expect(await publish()).toEqual({
       status: 'published',
       size: 800,
       previousSize: 520,
@@ -315,7 +317,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
       writeFileSync(join(legacyDir, object), readFileSync(join(bucketDir, object)));
     }
     const legacy = directoryBucket(legacyDir);
-    expect(await mirrorLatestCheckpoint(mirror(legacy))).toEqual({
+    expect(await publish(legacy)).toEqual({
       status: 'unchanged',
       size: 800,
       tiles: tilesToPublish(0, 800).length,
@@ -323,8 +325,7 @@ describe('publishing tiles with the checkpoints, against DynamoDB Local', () => 
     // The tiles of 800 now prove everything about 800 (520's own partial tiles are gone for good).
     rmSync(join(legacyDir, 'checkpoints/520'));
     expect(await audit(legacyDir, await show([0, 400, 799]))).toEqual([800]);
-    legacy.writes.length = 0;
-    expect(await mirrorLatestCheckpoint(mirror(legacy))).toEqual({
+    expect(await publish(legacy)).toEqual({
       status: 'unchanged',
       size: 800,
       tiles: 0,
