@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
@@ -12,7 +12,7 @@ import { CheckpointsRepository } from '../../functions/store/checkpoints.reposit
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
 import { runJournal } from '../support/journal-cli.ts';
-import { testEntry as entry } from '../support/journal-entries.ts';
+import { testEntry as entry, stageOrphan } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'manifests.test/journal';
@@ -88,11 +88,10 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
     const start = await journal.size();
     // Three entries staged by writers that died too, then a sequencer that dies after
     // committing their manifest, before writing any entry item.
-    const orphans = ['orphan-a', 'orphan-b', 'orphan-c'].map((key, i) => ({
-      key,
-      ...journal.stage(key, entry(900 + i)),
-    }));
-    for (const orphan of orphans) await doc.send(new TransactWriteCommand({ TransactItems: orphan.items }));
+    const orphans = [];
+    for (const [i, key] of ['orphan-a', 'orphan-b', 'orphan-c'].entries()) {
+      orphans.push(await stageOrphan(doc, journal, key, entry(900 + i)));
+    }
     const dying = new JournalRepository(dyingClient(doc), table, { transactionBatch: 0 });
     await expect(dying.sweepPending()).rejects.toThrow('the sequencer died here');
 
@@ -147,7 +146,7 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
             acknowledged.set(key, (await writer.append(key, entry(n))).index);
             staged.push(key);
           } else if (o.kind === 'orphan') {
-            await doc.send(new TransactWriteCommand({ TransactItems: journal.stage(key, entry(n)).items }));
+            await stageOrphan(doc, journal, key, entry(n));
             staged.push(key);
           } else {
             const dying = new JournalRepository(dyingClient(doc, o.survives), table, { transactionBatch: 0 });
@@ -180,8 +179,7 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
     const writer = new JournalRepository(doc, table, { pendingShards: 16 });
     const keys = Array.from({ length: 14 }, (_, i) => `large-${i}`);
     for (const [i, key] of keys.entries()) {
-      const staged = writer.stage(key, entry(2000 + i, { blob: 'x'.repeat(300 * 1024) }));
-      await doc.send(new TransactWriteCommand({ TransactItems: staged.items }));
+      await stageOrphan(doc, writer, key, entry(2000 + i, { blob: 'x'.repeat(300 * 1024) }));
     }
     expect(await writer.sweepPending()).toBe(14);
     const stored = await journal.entries(keys.map((_, i) => start + i));
@@ -193,8 +191,7 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
     const start = await journal.size();
     const writer = new JournalRepository(doc, table);
     await writer.append('learns-the-size', entry(1000)); // its next append would go direct
-    const staged = journal.stage('orphan-d', entry(1001));
-    await doc.send(new TransactWriteCommand({ TransactItems: staged.items }));
+    await stageOrphan(doc, journal, 'orphan-d', entry(1001));
     const dying = new JournalRepository(dyingClient(doc), table, { transactionBatch: 0 });
     await expect(dying.sweepPending()).rejects.toThrow('the sequencer died here');
 

@@ -1,9 +1,4 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TooLargeError } from '../../functions/claims/errors.ts';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
@@ -11,7 +6,7 @@ import type { JournalEntry } from '../../functions/journal/entry.ts';
 import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts';
 import { JournalKeyConflictError, JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
-import { testEntry } from '../support/journal-entries.ts';
+import { stageOrphan, testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
 const entry = testEntry;
@@ -170,8 +165,7 @@ describe('journal sequencing against DynamoDB Local', () => {
   it('sequences an entry whose writer crashed after staging, at the next sweep', async () => {
     const writer = new JournalRepository(doc, table);
     await writer.append('before-the-crash', entry(6)); // its first append learns the size
-    const orphan = journal.stage('crashed-writer', entry(7));
-    await doc.send(new TransactWriteCommand({ TransactItems: orphan.items })); // then the writer "dies"
+    const orphan = await stageOrphan(doc, journal, 'crashed-writer', entry(7)); // then the writer "dies"
     expect((await journal.findByKey('crashed-writer'))?.index).toBeUndefined();
 
     // An uncontended append goes direct and leaves the pending partitions alone...

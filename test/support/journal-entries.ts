@@ -1,3 +1,4 @@
+import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { JournalEntry } from '../../functions/journal/entry.ts';
 import type { JournalRepository } from '../../functions/store/journal.repository.ts';
 
@@ -31,4 +32,19 @@ export function journalGrower(
       }),
     );
   };
+}
+
+/**
+ * Stages `entry` under `key` the way an append's transaction does, and no more: the entry of
+ * a writer that died right after staging. Returns its leaf hash.
+ */
+export async function stageOrphan(
+  doc: DynamoDBDocumentClient,
+  journal: Pick<JournalRepository, 'stage'>,
+  key: string,
+  entry: JournalEntry,
+): Promise<{ key: string; leafHash: string }> {
+  const staged = journal.stage(key, entry);
+  await doc.send(new TransactWriteCommand({ TransactItems: staged.items }));
+  return { key, leafHash: staged.leafHash };
 }
