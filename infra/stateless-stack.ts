@@ -148,56 +148,14 @@ export class StatelessStack extends Stack {
     });
 
     // --- API -------------------------------------------------------------------------------
-    const accessLogs = newLogGroup(this, 'ApiAccessLogs', defaults);
-    this.api = new RestApi(this, 'Api', {
+    const { api, authorizer, bodyCheck } = this.restApi('', stage, userPool, defaults, {
       restApiName: `claimledger-${stage.name}`,
       // Access and execution logging need API Gateway's account-level CloudWatch role.
       cloudWatchRole: true,
-      deployOptions: apiStageOptions(stage, accessLogs),
+      edgeReason:
+        'Callers are authenticated by Cognito and throttled per stage (200 rps, burst 400); a WAF web ACL is an account-level edge choice (e.g. AWS Firewall Manager) left to the operator.',
     });
-    // API Gateway would create the execution log group itself, unencrypted and kept forever;
-    // creating it first, under its fixed name, gives it the key and the retention.
-    const executionLogs = newLogGroup(this, 'ApiExecutionLogs', defaults, {
-      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stage.name}`,
-    });
-    this.api.deploymentStage.node.addDependency(executionLogs);
-    acknowledge(
-      this.api,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      "API Gateway's account-level logging role: the AWS-managed policy is the documented way to let API Gateway write access and execution logs.",
-    );
-    acknowledge(
-      this.api,
-      'AwsSolutions-APIG3',
-      'Callers are authenticated by Cognito and throttled per stage (200 rps, burst 400); a WAF web ACL is an account-level edge choice (e.g. AWS Firewall Manager) left to the operator.',
-    );
-    acknowledge(
-      this.api,
-      'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
-      'Stage caching is off by design: responses carry PHI and depend on the caller (authorizer claims), so none may be served from a shared cache.',
-    );
-    acknowledge(
-      this.api,
-      'HIPAA.Security-APIGWSSLEnabled',
-      'Every integration is a Lambda proxy integration: there is no HTTP backend to present a client certificate to.',
-    );
-    addProblemResponses(this.api);
-    const authorizer = new CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [userPool] });
-
-    // Cheap validation at the edge: a POST/PUT that needs a body must send a JSON object.
-    // The handler still validates it fully (zod); this only turns away obvious garbage early.
-    const bodyValidator = new RequestValidator(this, 'BodyValidator', {
-      // exactOptionalPropertyTypes disagrees with CDK's own RestApi/IRestApi typing.
-      restApi: this.api as unknown as IRestApi,
-      validateRequestBody: true,
-      // No method declares required parameters, so this checks nothing today; it is on so a
-      // route that declares one is checked without a second validator.
-      validateRequestParameters: true,
-    });
-    const jsonObject: IModel = this.api.addModel('JsonObject', {
-      contentType: 'application/json',
-      schema: { type: JsonSchemaType.OBJECT },
-    });
+    this.api = api;
 
     // The provider clients' ids (from the stateful stack) with their API keys and NPIs, for the
     // functions that serve provider routes; identity.ts reads and validates it once per container.
@@ -221,9 +179,7 @@ export class StatelessStack extends Stack {
         .resourceForPath(route.path)
         .addMethod(route.method, new LambdaIntegration(fn), {
           ...(route.authenticated ? { authorizer, authorizationType: AuthorizationType.COGNITO } : {}),
-          ...(needsBody(route)
-            ? { requestValidator: bodyValidator, requestModels: { 'application/json': jsonObject } }
-            : {}),
+          ...bodyCheck(route),
         });
       // Only the liveness probe may go without a token; any other route without one is a finding.
       if (!route.authenticated && route.module === 'health.handler.ts') {
@@ -394,33 +350,53 @@ export class StatelessStack extends Stack {
   }
 
   /**
-   * The provider API: the provider routes again, on the same functions, for provider systems.
-   * API Gateway's Cognito authorizer takes either ID tokens (no scopes on the method) or access
-   * tokens (scopes on the method), never both on one method; people keep using ID tokens on the
-   * main API, and client-credentials access tokens, which carry scopes, are accepted here only.
-   * Every method requires an API key, and each system's key is in its own usage plan.
+   * A REST API as both of ours are built: access and execution logs (encrypted, retained), the
+   * acknowledgements every API shares, problem+json gateway responses, a Cognito authorizer and
+   * the edge check of JSON bodies. Construct ids are prefixed with `prefix`.
    */
-  private addProviderApi(stateful: StatefulStack, defaults: FunctionDefaults): RestApi {
-    const { stage, userPool } = stateful;
-    const accessLogs = newLogGroup(this, 'ProviderApiAccessLogs', defaults);
-    const api = new RestApi(this, 'ProviderApi', {
-      restApiName: `claimledger-${stage.name}-providers`,
-      description: 'claimledger for provider systems: client-credentials tokens and an API key per system',
-      // The account-level CloudWatch role is the main API's (one per account and region).
-      cloudWatchRole: false,
+  private restApi(
+    prefix: string,
+    stage: StageConfig,
+    userPool: StatefulStack['userPool'],
+    defaults: FunctionDefaults,
+    options: {
+      restApiName: string;
+      description?: string;
+      cloudWatchRole: boolean;
+      /** Why the API has no WAF web ACL, for AwsSolutions-APIG3. */
+      edgeReason: string;
+      extraProblems?: Parameters<typeof addProblemResponses>[1];
+    },
+  ): {
+    api: RestApi;
+    authorizer: CognitoUserPoolsAuthorizer;
+    bodyCheck: (
+      route: RouteDefinition,
+    ) =>
+      | { requestValidator: RequestValidator; requestModels: Record<string, IModel> }
+      | Record<string, never>;
+  } {
+    const accessLogs = newLogGroup(this, `${prefix}ApiAccessLogs`, defaults);
+    const api = new RestApi(this, `${prefix}Api`, {
+      restApiName: options.restApiName,
+      ...(options.description ? { description: options.description } : {}),
+      cloudWatchRole: options.cloudWatchRole,
       deployOptions: apiStageOptions(stage, accessLogs),
     });
-    const executionLogs = newLogGroup(this, 'ProviderApiExecutionLogs', defaults, {
+    // API Gateway would create the execution log group itself, unencrypted and kept forever;
+    // creating it first, under its fixed name, gives it the key and the retention.
+    const executionLogs = newLogGroup(this, `${prefix}ApiExecutionLogs`, defaults, {
       logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${stage.name}`,
     });
     api.deploymentStage.node.addDependency(executionLogs);
-    const cloudWatchAccount = this.api.node.tryFindChild('Account');
-    if (cloudWatchAccount) api.deploymentStage.node.addDependency(cloudWatchAccount);
-    acknowledge(
-      api,
-      'AwsSolutions-APIG3',
-      'Callers are authenticated by Cognito (client-credentials access tokens with a scope per method) and throttled per stage (200 rps, burst 400) and per provider system (usage plans); a WAF web ACL is an account-level edge choice left to the operator.',
-    );
+    if (options.cloudWatchRole) {
+      acknowledge(
+        api,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        "API Gateway's account-level logging role: the AWS-managed policy is the documented way to let API Gateway write access and execution logs.",
+      );
+    }
+    acknowledge(api, 'AwsSolutions-APIG3', options.edgeReason);
     acknowledge(
       api,
       'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
@@ -431,23 +407,57 @@ export class StatelessStack extends Stack {
       'HIPAA.Security-APIGWSSLEnabled',
       'Every integration is a Lambda proxy integration: there is no HTTP backend to present a client certificate to.',
     );
-    addProblemResponses(api, [
-      [ResponseType.INVALID_API_KEY, 'forbidden', 'Forbidden', 403],
-      [ResponseType.QUOTA_EXCEEDED, 'throttled', 'Too many requests', 429],
-    ]);
-    const authorizer = new CognitoUserPoolsAuthorizer(this, 'ProviderAuthorizer', {
+    addProblemResponses(api, options.extraProblems);
+    const authorizer = new CognitoUserPoolsAuthorizer(this, `${prefix}Authorizer`, {
       cognitoUserPools: [userPool],
     });
-    const bodyValidator = new RequestValidator(this, 'ProviderBodyValidator', {
+    // Cheap validation at the edge: a POST/PUT that needs a body must send a JSON object.
+    // The handler still validates it fully (zod); this only turns away obvious garbage early.
+    const bodyValidator = new RequestValidator(this, `${prefix}BodyValidator`, {
       // exactOptionalPropertyTypes disagrees with CDK's own RestApi/IRestApi typing.
       restApi: api as unknown as IRestApi,
       validateRequestBody: true,
+      // No method declares required parameters, so this checks nothing today; it is on so a
+      // route that declares one is checked without a second validator.
       validateRequestParameters: true,
     });
     const jsonObject: IModel = api.addModel('JsonObject', {
       contentType: 'application/json',
       schema: { type: JsonSchemaType.OBJECT },
     });
+    return {
+      api,
+      authorizer,
+      bodyCheck: (route) =>
+        needsBody(route)
+          ? { requestValidator: bodyValidator, requestModels: { 'application/json': jsonObject } }
+          : {},
+    };
+  }
+
+  /**
+   * The provider API: the provider routes again, on the same functions, for provider systems.
+   * API Gateway's Cognito authorizer takes either ID tokens (no scopes on the method) or access
+   * tokens (scopes on the method), never both on one method; people keep using ID tokens on the
+   * main API, and client-credentials access tokens, which carry scopes, are accepted here only.
+   * Every method requires an API key, and each system's key is in its own usage plan.
+   */
+  private addProviderApi(stateful: StatefulStack, defaults: FunctionDefaults): RestApi {
+    const { stage, userPool } = stateful;
+    const { api, authorizer, bodyCheck } = this.restApi('Provider', stage, userPool, defaults, {
+      restApiName: `claimledger-${stage.name}-providers`,
+      description: 'claimledger for provider systems: client-credentials tokens and an API key per system',
+      // The account-level CloudWatch role is the main API's (one per account and region).
+      cloudWatchRole: false,
+      edgeReason:
+        'Callers are authenticated by Cognito (client-credentials access tokens with a scope per method) and throttled per stage (200 rps, burst 400) and per provider system (usage plans); a WAF web ACL is an account-level edge choice left to the operator.',
+      extraProblems: [
+        [ResponseType.INVALID_API_KEY, 'forbidden', 'Forbidden', 403],
+        [ResponseType.QUOTA_EXCEEDED, 'throttled', 'Too many requests', 429],
+      ],
+    });
+    const cloudWatchAccount = this.api.node.tryFindChild('Account');
+    if (cloudWatchAccount) api.deploymentStage.node.addDependency(cloudWatchAccount);
     for (const [route, fn] of this.functions) {
       const scope = route.providerScope;
       if (scope === undefined) continue;
@@ -456,9 +466,7 @@ export class StatelessStack extends Stack {
         authorizationType: AuthorizationType.COGNITO,
         authorizationScopes: [providerScope(scope)],
         apiKeyRequired: true,
-        ...(needsBody(route)
-          ? { requestValidator: bodyValidator, requestModels: { 'application/json': jsonObject } }
-          : {}),
+        ...bodyCheck(route),
       });
     }
     for (const { config, apiKey } of stateful.providerClients) {
