@@ -92,18 +92,16 @@ export function stageConfig(scope: Construct, name: string): StageConfig {
     removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     checkpointRetentionDays: days,
     providerClients: providerClientsOf(
-      clients === undefined
-        ? (PROVIDER_CLIENTS[name] ?? (prod ? [] : [DEMO_PROVIDER_CLIENT]))
-        : typeof clients === 'string'
-          ? parseContextJson(clients)
-          : clients,
+      clients === undefined ? (PROVIDER_CLIENTS[name] ?? [DEMO_PROVIDER_CLIENT]) : contextValue(clients),
     ),
   };
 }
 
-function parseContextJson(text: string): unknown {
+/** `-c providerClients=…`: JSON text on the command line, a value already parsed in cdk.json. */
+function contextValue(clients: unknown): unknown {
+  if (typeof clients !== 'string') return clients;
   try {
-    return JSON.parse(text);
+    return JSON.parse(clients);
   } catch {
     throw new Error('providerClients must be a JSON array of provider clients');
   }

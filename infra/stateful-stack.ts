@@ -274,6 +274,7 @@ export class StatefulStack extends Stack {
     });
     // One app client and one API key per provider system. The stateless stack maps each client
     // id to the system's NPIs and binds each key to the system's usage plan.
+    const oAuthScopes = scopes.map((scope) => OAuthScope.resourceServer(resourceServer, scope));
     this.providerClients = stage.providerClients.map((config) => {
       const id = providerClientId(config.name);
       const appClient = new UserPoolClient(this, `ProviderClient${id}`, {
@@ -286,7 +287,7 @@ export class StatefulStack extends Stack {
         writeAttributes: readOnlyProfile,
         oAuth: {
           flows: { clientCredentials: true },
-          scopes: scopes.map((scope) => OAuthScope.resourceServer(resourceServer, scope)),
+          scopes: oAuthScopes,
         },
         accessTokenValidity: Duration.minutes(60),
       });

@@ -476,7 +476,7 @@ export class StatelessStack extends Stack {
         throttle: config.throttle,
         quota: {
           limit: config.quota.limit,
-          period: config.quota.period === 'DAY' ? Period.DAY : Period.MONTH,
+          period: Period[config.quota.period],
         },
         // exactOptionalPropertyTypes disagrees with CDK's own RestApi/IRestApi typing.
         apiStages: [{ api: api as unknown as IRestApi, stage: api.deploymentStage }],
