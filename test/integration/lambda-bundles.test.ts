@@ -93,11 +93,8 @@ describe('Lambda bundles', () => {
       'submit-claim',
     ]);
     for (const bundle of bundles.values()) {
-      const map = JSON.parse(readFileSync(join(bundle.dir, 'index.mjs.map'), 'utf8')) as {
-        sources: string[];
-      };
       expect(
-        map.sources.filter((s) => /node_modules\/yaml\//.test(s)),
+        sourcesOf(bundle).filter((s) => /node_modules\/yaml\//.test(s)),
         bundle.name,
       ).toEqual([]);
     }
@@ -115,10 +112,7 @@ describe('Lambda bundles', () => {
     // applying, the STS/SSO clients would be back in every bundle.
     expect(bundles.size).toBeGreaterThanOrEqual(20);
     for (const bundle of bundles.values()) {
-      const map = JSON.parse(readFileSync(join(bundle.dir, 'index.mjs.map'), 'utf8')) as {
-        sources: string[];
-      };
-      const chain = map.sources.filter((s) =>
+      const chain = sourcesOf(bundle).filter((s) =>
         /credential-provider-(node|ini|sso|process|web-identity)\//.test(s),
       );
       expect(chain, bundle.name).toEqual([]);
@@ -142,14 +136,8 @@ describe('Lambda bundles', () => {
       },
     ];
     const [coverage, submitted] = runInLambdaLikeProcess(calls, {
-      AWS_ENDPOINT_URL: endpoint,
-      CLAIMS_TABLE: names.claims,
-      RECORDS_TABLE: names.records,
-      JOURNAL_TABLE: names.journal,
-      RULES_DIR: join(bundleDir('submit-claim'), 'rules'),
-      RULE_SOURCES: join(bundleDir('submit-claim'), 'rule-sources.json'),
-      // The hash the stack pinned at synth, as deployed.
-      RULE_SET_HASH: pinnedHash(),
+      ...tableEnvironment(endpoint, names),
+      ...submitEnvironment(),
     });
     expect(coverage?.statusCode).toBe(201);
     expect(submitted?.statusCode).toBe(201);
@@ -171,12 +159,7 @@ describe('Lambda bundles', () => {
           event: apiEvent('GET', '/claims/{id}', provider, { pathParameters: { id: claim.id } }),
         },
       ],
-      {
-        AWS_ENDPOINT_URL: endpoint,
-        CLAIMS_TABLE: names.claims,
-        RECORDS_TABLE: names.records,
-        JOURNAL_TABLE: names.journal,
-      },
+      tableEnvironment(endpoint, names),
     );
     expect(read?.statusCode).toBe(200);
     expect(JSON.parse(read?.body ?? '{}')).toMatchObject({ id: claim.id, decision: claim.decision });
@@ -197,6 +180,35 @@ describe('Lambda bundles', () => {
   }, 60_000);
 });
 
+/** The tables of a test, as the stack gives them to every function (endpoint aside). */
+function tableEnvironment(
+  endpoint: string,
+  names: { claims: string; records: string; journal: string },
+): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    CLAIMS_TABLE: names.claims,
+    RECORDS_TABLE: names.records,
+    JOURNAL_TABLE: names.journal,
+  };
+}
+
+/** What the stack sets on submit-claim for its rules: beside the bundle, pinned at synth. */
+function submitEnvironment(): Record<string, string> {
+  const dir = bundleDir('submit-claim');
+  return {
+    RULES_DIR: join(dir, 'rules'),
+    RULE_SOURCES: join(dir, 'rule-sources.json'),
+    RULE_SET_HASH: pinnedHash(),
+  };
+}
+
+/** The source files a bundle was built from, per its source map. */
+function sourcesOf(bundle: { dir: string }): string[] {
+  return (JSON.parse(readFileSync(join(bundle.dir, 'index.mjs.map'), 'utf8')) as { sources: string[] })
+    .sources;
+}
+
 function bundleDir(name: string): string {
   const bundle = bundles.get(name);
   if (!bundle) throw new Error(`no bundle for ${name}`);
@@ -212,16 +224,7 @@ async function submitRefused(overrides: Record<string, string>): Promise<string>
   const dir = bundleDir('submit-claim');
   const { results, stdout } = runInLambdaLikeProcessWithOutput(
     [{ module: join(dir, 'index.mjs'), event: apiEvent('POST', '/claims', provider, { body: demoClaim }) }],
-    {
-      AWS_ENDPOINT_URL: endpoint,
-      CLAIMS_TABLE: names.claims,
-      RECORDS_TABLE: names.records,
-      JOURNAL_TABLE: names.journal,
-      RULES_DIR: join(dir, 'rules'),
-      RULE_SOURCES: join(dir, 'rule-sources.json'),
-      RULE_SET_HASH: pinnedHash(),
-      ...overrides,
-    },
+    { ...tableEnvironment(endpoint, names), ...submitEnvironment(), ...overrides },
   );
   expect(results[0]?.statusCode).toBe(500);
   for (const table of [names.claims, names.journal]) {
