@@ -5,15 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/handlers/routes.ts';
 import { StatefulStack } from '../../infra/stateful-stack.ts';
 import { ACCESS_LOG_FORMAT, BODY_OPTIONAL_MODULES } from '../../infra/stateless-stack.ts';
-import { logicalId, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
-
-type Resources = Record<
-  string,
-  { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }
->;
-const resourcesOf = (template: Template) => (template.toJSON() as { Resources: Resources }).Resources;
-const ofType = (template: Template, type: string) =>
-  Object.entries(resourcesOf(template)).filter(([, r]) => r.Type === type);
+import { logicalId, ofType, resourcesOf, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
 
 /** Environment variables a function may carry: names of things, never data about a member. */
 const ALLOWED_ENVIRONMENT = new Set([

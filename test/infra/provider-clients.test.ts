@@ -11,13 +11,7 @@ import {
   type ProviderClientConfig,
   providerClientsOf,
 } from '../../infra/stage.ts';
-import { logicalId, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
-
-type Resource = { Type: string; Properties: Record<string, unknown> };
-const resources = (synth: Synthesized, stack: 'statefulTemplate' | 'statelessTemplate') =>
-  (synth[stack].toJSON() as { Resources: Record<string, Resource> }).Resources;
-const ofType = (synth: Synthesized, stack: 'statefulTemplate' | 'statelessTemplate', type: string) =>
-  Object.entries(resources(synth, stack)).filter(([, r]) => r.Type === type);
+import { logicalId, ofType, resourcesOf, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
 
 /** Three systems: one on the defaults, two with their own throttle and quota. */
 const CLIENTS: ProviderClientConfig[] = [
@@ -87,7 +81,7 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
   });
 
   it('creates one client-credentials app client per configured client, and no user sign-in through it', () => {
-    const machine = ofType(synth, 'statefulTemplate', 'AWS::Cognito::UserPoolClient').filter(
+    const machine = ofType(synth.statefulTemplate, 'AWS::Cognito::UserPoolClient').filter(
       ([, c]) => c.Properties.GenerateSecret === true,
     );
     expect(machine.map(([, c]) => c.Properties.ClientName).sort()).toEqual(
@@ -104,16 +98,16 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
   });
 
   it('creates one API key and one usage plan per client, with its throttle and quota, bound to the provider API stage', () => {
-    const keys = ofType(synth, 'statefulTemplate', 'AWS::ApiGateway::ApiKey');
+    const keys = ofType(synth.statefulTemplate, 'AWS::ApiGateway::ApiKey');
     expect(keys.map(([, k]) => k.Properties.Name).sort()).toEqual(
       EXPECTED.map((c) => `claimledger-test-${c.name}`).sort(),
     );
     // No fixed key value in the template: CloudFormation generates each one.
     for (const [, key] of keys) expect(key.Properties.Value).toBeUndefined();
 
-    const plans = ofType(synth, 'statelessTemplate', 'AWS::ApiGateway::UsagePlan');
+    const plans = ofType(synth.statelessTemplate, 'AWS::ApiGateway::UsagePlan');
     expect(plans).toHaveLength(EXPECTED.length);
-    const planKeys = ofType(synth, 'statelessTemplate', 'AWS::ApiGateway::UsagePlanKey');
+    const planKeys = ofType(synth.statelessTemplate, 'AWS::ApiGateway::UsagePlanKey');
     expect(planKeys).toHaveLength(EXPECTED.length);
     const stage = logicalId(synth.stateless.providerApi.deploymentStage);
     for (const expected of EXPECTED) {
@@ -153,7 +147,7 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
         .map((route) => route.module)
         .sort(),
     ).toEqual(providerModules().sort());
-    const template = resources(synth, 'statelessTemplate');
+    const template = resourcesOf(synth.statelessTemplate);
     const describe = (method: Method) => {
       const props = template[logicalId(method)]!.Properties;
       return {
@@ -183,14 +177,14 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
       expect(method.scopes, method.route).toBeUndefined();
     }
     // Every method in the template belongs to one of the two APIs.
-    expect(ofType(synth, 'statelessTemplate', 'AWS::ApiGateway::Method')).toHaveLength(
+    expect(ofType(synth.statelessTemplate, 'AWS::ApiGateway::Method')).toHaveLength(
       people.length + provider.length,
     );
   });
 
   it('throttles both API stages by default, and answers a bad key or a spent quota in problem+json', () => {
     for (const api of [synth.stateless.api, synth.stateless.providerApi]) {
-      const stage = resources(synth, 'statelessTemplate')[logicalId(api.deploymentStage)]!;
+      const stage = resourcesOf(synth.statelessTemplate)[logicalId(api.deploymentStage)]!;
       expect(stage.Properties.MethodSettings).toEqual(
         expect.arrayContaining([
           expect.objectContaining({
@@ -202,7 +196,7 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
         ]),
       );
     }
-    const responses = ofType(synth, 'statelessTemplate', 'AWS::ApiGateway::GatewayResponse')
+    const responses = ofType(synth.statelessTemplate, 'AWS::ApiGateway::GatewayResponse')
       .map(([, r]) => r.Properties)
       .filter(
         (r) =>
@@ -218,7 +212,7 @@ describe('provider clients: an app client, an API key and a usage plan each', ()
   });
 
   it('gives the client → NPI map to the functions of provider routes only, in the form identity.ts reads', () => {
-    const template = resources(synth, 'statelessTemplate');
+    const template = resourcesOf(synth.statelessTemplate);
     const variables = (fn: { node: unknown }) =>
       (template[logicalId(fn as never)]!.Properties.Environment as { Variables: Record<string, unknown> })
         .Variables;
@@ -272,12 +266,12 @@ describe('provider clients by stage', () => {
     prod.statelessTemplate.resourceCountIs('AWS::ApiGateway::UsagePlan', 0);
     prod.statefulTemplate.resourceCountIs('AWS::ApiGateway::ApiKey', 0);
     // The provider API still exists, and still requires a key on every method: nobody gets in.
-    for (const [, method] of ofType(prod, 'statelessTemplate', 'AWS::ApiGateway::Method')) {
+    for (const [, method] of ofType(prod.statelessTemplate, 'AWS::ApiGateway::Method')) {
       if (method.Properties.AuthorizationScopes !== undefined)
         expect(method.Properties.ApiKeyRequired).toBe(true);
     }
     const submit = [...prod.stateless.functions].find(([r]) => r.module === 'submit-claim.handler.ts')![1];
-    const env = resources(prod, 'statelessTemplate')[logicalId(submit)]!.Properties.Environment as {
+    const env = resourcesOf(prod.statelessTemplate)[logicalId(submit)]!.Properties.Environment as {
       Variables: Record<string, unknown>;
     };
     expect(env.Variables[PROVIDER_CLIENTS_ENV]).toBe('[]');

@@ -47,3 +47,16 @@ export function logicalId(construct: IConstruct): string {
   const resource = (construct.node.defaultChild ?? construct) as CfnResource;
   return Stack.of(resource).getLogicalId(resource);
 }
+
+/** A template's resources, by logical id. */
+export type TemplateResources = Record<
+  string,
+  { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }
+>;
+
+export const resourcesOf = (template: Template): TemplateResources =>
+  (template.toJSON() as { Resources: TemplateResources }).Resources;
+
+/** A template's resources of one CloudFormation type, as [logical id, resource] pairs. */
+export const ofType = (template: Template, type: string) =>
+  Object.entries(resourcesOf(template)).filter(([, r]) => r.Type === type);
