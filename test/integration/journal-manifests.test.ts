@@ -103,7 +103,8 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
     expect((await tree.integrateAll()).size).toBe(start);
     // ...and an auditor's verify finds nothing wrong: the entries being written are not missing.
     const signer = localEd25519Signer(ORIGIN, generateEd25519KeyPair().privateKey);
-    await new CheckpointsRepository(doc, table, tree).publishCheckpoint(signer, ORIGIN);
+    const checkpoints = new CheckpointsRepository(doc, table, tree);
+    await checkpoints.publishCheckpoint(signer, ORIGIN);
     const connection = ['--endpoint', endpoint, '--journal-table', table, '--state-dir', join(work, 'none')];
     const key = verifierKeyString(signer.name, signer.publicKey);
     const during = await runJournal(['verify', ...connection, '--key', key]);
@@ -119,7 +120,7 @@ describe('journal sequencing by manifest, against DynamoDB Local', () => {
     for (const [i, orphan] of orphans.entries()) expect(found[i]?.leafHash).toBe(orphan.leafHash);
     expect(await journal.writtenSize()).toBe(start + 4);
     expect((await tree.integrateAll()).size).toBe(start + 4);
-    await new CheckpointsRepository(doc, table, tree).publishCheckpoint(signer, ORIGIN);
+    await checkpoints.publishCheckpoint(signer, ORIGIN);
     const after = await runJournal(['verify', ...connection, '--key', key]);
     expect(after.code).toBe(0);
     // No pending item is left to be sequenced twice.

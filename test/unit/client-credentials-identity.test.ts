@@ -16,7 +16,8 @@ const MAP_TEXT = JSON.stringify([
   { clientId: CLIENT, apiKeyId: KEY, npis: ['1234567893', '1452637980'] },
   { clientId: OTHER_CLIENT, apiKeyId: OTHER_KEY, npis: ['1003005315'] },
 ]);
-const clients = (text = MAP_TEXT): ProviderClientMap => parseProviderClients(text).clients;
+/** The configured provider systems, parsed once. */
+const CLIENTS: ProviderClientMap = parseProviderClients(MAP_TEXT).clients;
 
 /** An API Gateway event with the authorizer's claims and the API key id it saw. */
 const event = (claims: Record<string, unknown> | undefined, apiKeyId: string | null = KEY) =>
@@ -43,16 +44,13 @@ const noRole = { sub: CLIENT, roles: [], npis: [] };
 
 describe('client-credentials tokens of configured provider clients', () => {
   it('are the provider role with exactly the client’s NPIs', () => {
-    expect(identityFrom(event(machineClaims()), clients())).toEqual({
+    expect(identityFrom(event(machineClaims()), CLIENTS)).toEqual({
       sub: CLIENT,
       roles: ['provider'],
       npis: ['1234567893', '1452637980'],
     });
     expect(
-      identityFrom(
-        event(machineClaims({ sub: OTHER_CLIENT, client_id: OTHER_CLIENT }), OTHER_KEY),
-        clients(),
-      ),
+      identityFrom(event(machineClaims({ sub: OTHER_CLIENT, client_id: OTHER_CLIENT }), OTHER_KEY), CLIENTS),
     ).toEqual({ sub: OTHER_CLIENT, roles: ['provider'], npis: ['1003005315'] });
   });
 
@@ -62,7 +60,7 @@ describe('client-credentials tokens of configured provider clients', () => {
       'claimledger/claims.write',
       'openid claimledger/claims.read',
     ]) {
-      expect(identityFrom(event(machineClaims({ scope })), clients())?.roles, scope).toEqual(['provider']);
+      expect(identityFrom(event(machineClaims({ scope })), CLIENTS)?.roles, scope).toEqual(['provider']);
     }
   });
 
@@ -77,48 +75,48 @@ describe('client-credentials tokens of configured provider clients', () => {
       'claimledger/claims.write,claimledger/claims.read',
       'CLAIMLEDGER/CLAIMS.WRITE',
     ]) {
-      expect(identityFrom(event(machineClaims({ scope })), clients()), String(scope)).toEqual(noRole);
+      expect(identityFrom(event(machineClaims({ scope })), CLIENTS), String(scope)).toEqual(noRole);
     }
-    expect(identityFrom(event(machineClaims({ scope: ['claimledger/claims.write'] })), clients())).toEqual(
+    expect(identityFrom(event(machineClaims({ scope: ['claimledger/claims.write'] })), CLIENTS)).toEqual(
       noRole,
     );
   });
 
   it('get no role with another client’s API key, or none', () => {
-    expect(identityFrom(event(machineClaims(), OTHER_KEY), clients())).toEqual(noRole);
-    expect(identityFrom(event(machineClaims(), null), clients())).toEqual(noRole);
+    expect(identityFrom(event(machineClaims(), OTHER_KEY), CLIENTS)).toEqual(noRole);
+    expect(identityFrom(event(machineClaims(), null), CLIENTS)).toEqual(noRole);
     const withoutIdentity = {
       requestContext: { authorizer: { claims: machineClaims() } },
     } as unknown as APIGatewayProxyEvent;
-    expect(identityFrom(withoutIdentity, clients())).toEqual(noRole);
+    expect(identityFrom(withoutIdentity, CLIENTS)).toEqual(noRole);
   });
 
   it('get no role unless issued to the client itself as an access token', () => {
     // A person who signed in through the client: sub is the person, not the client.
-    expect(identityFrom(event(machineClaims({ sub: 'person-sub' })), clients())).toEqual({
+    expect(identityFrom(event(machineClaims({ sub: 'person-sub' })), CLIENTS)).toEqual({
       sub: 'person-sub',
       roles: [],
       npis: [],
     });
-    expect(identityFrom(event(machineClaims({ token_use: 'id' })), clients())).toEqual(noRole);
-    expect(identityFrom(event(machineClaims({ token_use: undefined })), clients())).toEqual(noRole);
+    expect(identityFrom(event(machineClaims({ token_use: 'id' })), CLIENTS)).toEqual(noRole);
+    expect(identityFrom(event(machineClaims({ token_use: undefined })), CLIENTS)).toEqual(noRole);
   });
 
   it('take neither groups nor custom:npi from the token', () => {
     const claims = machineClaims({ 'cognito:groups': 'analyst,rules-admin', 'custom:npi': '1003005315' });
-    expect(identityFrom(event(claims), clients())).toEqual({
+    expect(identityFrom(event(claims), CLIENTS)).toEqual({
       sub: CLIENT,
       roles: ['provider'],
       npis: ['1234567893', '1452637980'],
     });
-    expect(identityFrom(event({ ...claims, scope: 'aws.cognito.signin.user.admin' }), clients())).toEqual(
+    expect(identityFrom(event({ ...claims, scope: 'aws.cognito.signin.user.admin' }), CLIENTS)).toEqual(
       noRole,
     );
   });
 
   it('of an unknown client get no role, as before', () => {
     const unknown = machineClaims({ sub: 'unknownclient', client_id: 'unknownclient' });
-    expect(identityFrom(event(unknown), clients())).toEqual({ sub: 'unknownclient', roles: [], npis: [] });
+    expect(identityFrom(event(unknown), CLIENTS)).toEqual({ sub: 'unknownclient', roles: [], npis: [] });
     expect(identityFrom(event(machineClaims()), new Map())).toEqual(noRole);
   });
 });
@@ -126,7 +124,7 @@ describe('client-credentials tokens of configured provider clients', () => {
 describe('user-pool tokens keep working exactly as before', () => {
   it('read groups and NPIs from ID tokens and the console client’s access tokens', () => {
     const person = { sub: 'p', 'cognito:groups': 'provider', 'custom:npi': '1234567893', token_use: 'id' };
-    expect(identityFrom(event(person, null), clients())).toEqual({
+    expect(identityFrom(event(person, null), CLIENTS)).toEqual({
       sub: 'p',
       roles: ['provider'],
       npis: ['1234567893'],
@@ -138,12 +136,12 @@ describe('user-pool tokens keep working exactly as before', () => {
       scope: 'aws.cognito.signin.user.admin',
       'cognito:groups': '[analyst]',
     };
-    expect(identityFrom(event(analystAccess, null), clients())).toEqual({
+    expect(identityFrom(event(analystAccess, null), CLIENTS)).toEqual({
       sub: 'q',
       roles: ['analyst'],
       npis: [],
     });
-    expect(identityFrom(event(undefined), clients())).toBeNull();
+    expect(identityFrom(event(undefined), CLIENTS)).toBeNull();
   });
 
   it('give the same identity whatever provider clients are configured', () => {
@@ -318,7 +316,7 @@ describe('bad inputs never throw and never grant a role (property-based)', () =>
         fc.oneof(fc.constantFrom(KEY, OTHER_KEY, null), fc.string()),
         (clientId, scope, apiKeyId) => {
           const claims = { sub: clientId || 'x', client_id: clientId, token_use: 'access', scope };
-          expect(identityFrom(event(claims, apiKeyId), clients())?.roles).toEqual([]);
+          expect(identityFrom(event(claims, apiKeyId), CLIENTS)?.roles).toEqual([]);
         },
       ),
     );
