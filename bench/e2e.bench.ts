@@ -9,12 +9,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { httpHandler, json } from '../functions/http/http-handler.ts';
 import { setLogSink } from '../functions/http/logger.ts';
 import { demoClaim } from '../functions/local/demo-seed.ts';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import { startLocalStack } from '../functions/local/local-stack.ts';
+import { PutCommand } from '../functions/store/dynamo.ts';
 import { createDocumentClient, tableNamesFor } from '../functions/store/dynamo-client.ts';
 import { percentile, printTable, runConcurrent, writeResult } from './stats.ts';
 

@@ -4,7 +4,6 @@
  * hash of every complete node, and a bulk writer of the items the integrator would store.
  */
 import { fileURLToPath } from 'node:url';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { claimSubmissionSchema } from '../functions/claims/claim.schema.ts';
 import { contentHash } from '../functions/claims/hashing.ts';
 import { decisionSummary } from '../functions/claims/submit-claim.ts';
@@ -19,6 +18,11 @@ import {
   rootFromRightEdge,
 } from '../functions/journal/merkle.ts';
 import { demoClaim, demoMembers, demoProviders, demoTreatments } from '../functions/local/demo-seed.ts';
+import {
+  BatchWriteCommand,
+  type DocumentClient,
+  type DynamoDocumentClient,
+} from '../functions/store/dynamo.ts';
 import { entryKey, treeNodeKey } from '../functions/store/journal-keys.ts';
 
 /**
@@ -92,41 +96,34 @@ export function checkLeafTemplate(template: ReturnType<typeof leafTemplate>, sam
 }
 
 /** Counts requests (by command), BatchGet keys and sequencing transactions sent through a document client. */
-export function countRequests(client: DynamoDBDocumentClient) {
+export function countRequests(client: DynamoDocumentClient) {
   const counts = new Map<string, number>();
   let batchGetKeys = 0;
   // Sequencing transactions: the ones that move the size counter (STATE/SEQUENCE); `entries`
   // is how many entry items (E#) each tried to write.
   const sequencing: { items: number; entries: number }[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName ?? 'unknown').replace(/Command$/, '');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      const input = args.input as {
-        RequestItems?: Record<string, { Keys?: unknown[] }>;
-        TransactItems?: {
-          Put?: { Item?: { pk?: unknown; entries?: unknown[] } };
-          Update?: { Key?: { pk?: unknown; sk?: unknown } };
-        }[];
-      };
-      if (name === 'BatchGetItem' || name === 'BatchGet') {
-        for (const table of Object.values(input.RequestItems ?? {})) batchGetKeys += table.Keys?.length ?? 0;
-      }
-      const items = input.TransactItems ?? [];
-      if (items.some((t) => t.Update?.Key?.pk === 'STATE' && t.Update.Key.sk === 'SEQUENCE')) {
-        // Entry items in the transaction, or the entries of the manifest it commits.
-        const entries = items.reduce((n, t) => {
-          const pk = String(t.Put?.Item?.pk ?? '');
-          return (
-            n + (pk.startsWith('E#') ? 1 : pk.startsWith('M#') ? (t.Put?.Item?.entries?.length ?? 0) : 0)
-          );
-        }, 0);
-        sequencing.push({ items: items.length, entries });
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchRequestCounter' },
-  );
+  client.onRequest((name, request) => {
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    const input = request as {
+      RequestItems?: Record<string, { Keys?: unknown[] }>;
+      TransactItems?: {
+        Put?: { Item?: { pk?: unknown; entries?: unknown[] } };
+        Update?: { Key?: { pk?: unknown; sk?: unknown } };
+      }[];
+    };
+    if (name === 'BatchGetItem') {
+      for (const table of Object.values(input.RequestItems ?? {})) batchGetKeys += table.Keys?.length ?? 0;
+    }
+    const items = input.TransactItems ?? [];
+    if (items.some((t) => t.Update?.Key?.pk === 'STATE' && t.Update.Key.sk === 'SEQUENCE')) {
+      // Entry items in the transaction, or the entries of the manifest it commits.
+      const entries = items.reduce((n, t) => {
+        const pk = String(t.Put?.Item?.pk ?? '');
+        return n + (pk.startsWith('E#') ? 1 : pk.startsWith('M#') ? (t.Put?.Item?.entries?.length ?? 0) : 0);
+      }, 0);
+      sequencing.push({ items: items.length, entries });
+    }
+  });
   return {
     snapshot() {
       return { requests: Object.fromEntries(counts), batchGetKeys, sequencing: [...sequencing] };
@@ -220,7 +217,7 @@ export function nodeItem(level: number, index: number, hash: Uint8Array): Record
 
 /** BatchWrite of `items` (25 a request, unprocessed items retried) with `concurrency` workers. */
 export async function bulkWrite(
-  client: DynamoDBDocumentClient,
+  client: DocumentClient,
   table: string,
   items: Iterable<Record<string, unknown>>,
   options: { concurrency?: number; progress?: (written: number) => void } = {},

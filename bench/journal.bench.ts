@@ -24,12 +24,12 @@
  *        to this size get every node item, larger ones only the items proofs read; default 100000)
  */
 import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { toHex } from '../functions/journal/bytes.ts';
 import { encodeEntry, leafHash } from '../functions/journal/entry.ts';
 import { consistencyProofNodes, inclusionProofNodes, type NodeId } from '../functions/journal/merkle.ts';
 import { verifyConsistency, verifyInclusion } from '../functions/journal/verify.ts';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
+import { PutCommand } from '../functions/store/dynamo.ts';
 import { createDocumentClient, createLocalClient } from '../functions/store/dynamo-client.ts';
 import { JournalRepository } from '../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../functions/store/journal-tree.repository.ts';
@@ -383,5 +383,4 @@ const file = writeResult('journal', {
 });
 console.log(`\nwritten to ${file}; total ${((performance.now() - started) / 1000).toFixed(0)} s`);
 raw.destroy();
-doc.destroy();
 await dynamo.stop();

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadAudit } from '#claims/audited-read.ts';
 import type { JournalReadPort } from '#claims/ports.ts';
 import { REPOSITORY_RULES_DIR } from '#engine/rule-files.ts';
@@ -9,6 +8,7 @@ import { CheckpointReads } from '#store/checkpoint-reads.ts';
 import { CheckpointsRepository } from '#store/checkpoints.repository.ts';
 import { ClaimReads } from '#store/claim-reads.ts';
 import { ClaimRepository } from '#store/claims.repository.ts';
+import type { DynamoDocumentClient } from '#store/dynamo.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
 import { journalReader } from '#store/journal-reader.ts';
@@ -48,7 +48,7 @@ const environment = z.object({
 
 export interface AppContext {
   /** The process's one DynamoDB client, shared by every repository (benchmarks count its requests). */
-  dynamo: DynamoDBDocumentClient;
+  dynamo: DynamoDocumentClient;
   claims: ClaimRepository;
   records: RecordRepository;
   /** The fraud-review queue (review items live in the claims table). */

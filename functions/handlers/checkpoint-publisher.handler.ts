@@ -1,5 +1,3 @@
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
 import * as z from '#functions/zod.ts';
 import { log } from '#http/logger.ts';
 import { s3PublishedCheckpoints, s3PublishedTiles } from '#store/checkpoint-bucket.ts';
@@ -12,7 +10,9 @@ import { CheckpointReads } from '#store/checkpoint-reads.ts';
 import { createDocumentClient } from '#store/dynamo-client.ts';
 import { JournalRepository } from '#store/journal.repository.ts';
 import { JournalTreeRepository } from '#store/journal-tree.repository.ts';
+import { KmsClient } from '#store/kms.ts';
 import { kmsEd25519VerifierKey } from '#store/kms-verifier-key.ts';
+import { S3Bucket } from '#store/s3-bucket.ts';
 
 const environment = z.object({
   JOURNAL_TABLE: z.string().check(z.minLength(1)),
@@ -32,17 +32,13 @@ async function build(): Promise<CheckpointMirror> {
     env.JOURNAL_TABLE,
     new JournalRepository(doc, env.JOURNAL_TABLE),
   );
-  const s3 = new S3Client({});
+  const bucket = new S3Bucket(env.CHECKPOINT_BUCKET);
   return {
     checkpoints: new CheckpointReads(doc, env.JOURNAL_TABLE),
     tree,
-    published: s3PublishedCheckpoints(s3, env.CHECKPOINT_BUCKET),
-    tiles: s3PublishedTiles(s3, env.CHECKPOINT_BUCKET),
-    verifierKey: await kmsEd25519VerifierKey(
-      env.JOURNAL_ORIGIN,
-      env.JOURNAL_SIGNING_KEY_ID,
-      new KMSClient({}),
-    ),
+    published: s3PublishedCheckpoints(bucket),
+    tiles: s3PublishedTiles(bucket),
+    verifierKey: await kmsEd25519VerifierKey(env.JOURNAL_ORIGIN, env.JOURNAL_SIGNING_KEY_ID, new KmsClient()),
     origin: env.JOURNAL_ORIGIN,
   };
 }

@@ -1,4 +1,4 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DocumentClient } from './dynamo.ts';
 import type { ItemKey } from './journal-keys.ts';
 
 const BATCH_GET_LIMIT = 100;
@@ -15,7 +15,7 @@ export function backoff(attempt: number): Promise<void> {
  * unprocessed keys retried. Returns the items found, keyed by `pk`.
  */
 export async function batchGetAll(
-  client: DynamoDBDocumentClient,
+  client: DocumentClient,
   table: string,
   keys: readonly ItemKey[],
   projection?: { expression: string; names?: Record<string, string> },
@@ -29,7 +29,7 @@ export const itemId = (key: ItemKey) => `${key.pk}\u0000${key.sk}`;
 
 /** {@link batchGetAll}, keyed by {@link itemId}: for keys that share a partition key. */
 export async function batchGetItems(
-  client: DynamoDBDocumentClient,
+  client: DocumentClient,
   table: string,
   keys: readonly ItemKey[],
   projection?: { expression: string; names?: Record<string, string> },
@@ -72,7 +72,7 @@ export async function batchGetItems(
  * unprocessed items retried. Only for items whose value is the same whoever writes them.
  */
 export function batchPutAll(
-  client: DynamoDBDocumentClient,
+  client: DocumentClient,
   table: string,
   items: readonly Record<string, unknown>[],
   concurrency = 4,
@@ -87,7 +87,7 @@ export function batchPutAll(
 
 /** Plain deletes of `keys`, as {@link batchPutAll} writes. */
 export function batchDeleteAll(
-  client: DynamoDBDocumentClient,
+  client: DocumentClient,
   table: string,
   keys: readonly ItemKey[],
   concurrency = 4,
@@ -105,7 +105,7 @@ type WriteRequest =
   | { DeleteRequest: { Key: Record<string, unknown> } };
 
 async function batchWriteAll(
-  client: DynamoDBDocumentClient,
+  client: DocumentClient,
   table: string,
   writes: readonly WriteRequest[],
   concurrency: number,

@@ -1,14 +1,7 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  NoSuchKey,
-  PutObjectCommand,
-  type S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
 import { bytesEqual } from '#journal/bytes.ts';
 import { tilePath } from '#journal/tiles.ts';
 import { MirrorConsistencyError, type PublishedCheckpoints } from './checkpoint-mirror.ts';
+import { isStatus, type S3Bucket } from './s3-bucket.ts';
 import type { PublishedTiles } from './tile-mirror.ts';
 
 /** Key of the newest published checkpoint, as C2SP tlog-tiles names it. */
@@ -22,74 +15,47 @@ const TILE_CONTENT_TYPE = 'application/octet-stream';
 // C2SP tlog-tiles: tile resources are immutable, so caching may be long-lived.
 const TILE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-const isStatus = (error: unknown, status: number): boolean =>
-  error instanceof S3ServiceException && error.$metadata.httpStatusCode === status;
-
 /**
  * Writes an object that may only ever hold one content (`If-None-Match: *`). Finding it already
  * there is a re-run after a crash and fine when the stored bytes are the same; different bytes
  * are a published object that disagrees with the journal, which is refused.
  */
 async function putOnce(
-  client: S3Client,
-  bucket: string,
+  bucket: S3Bucket,
   object: { key: string; body: Uint8Array; contentType: string; cacheControl?: string; what: string },
 ): Promise<void> {
+  const { what, ...put } = object;
   try {
-    await client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: object.key,
-        Body: object.body,
-        ContentType: object.contentType,
-        ...(object.cacheControl ? { CacheControl: object.cacheControl } : {}),
-        IfNoneMatch: '*',
-      }),
-    );
+    await bucket.put({ ...put, ifAbsent: true });
   } catch (error: unknown) {
     if (!isStatus(error, 412)) throw error;
-    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
-    const existing = await out.Body?.transformToByteArray();
+    const existing = await bucket.get(object.key);
     if (!existing || !bytesEqual(existing, object.body)) {
-      throw new MirrorConsistencyError(`a different ${object.what} is already published at ${object.key}`);
+      throw new MirrorConsistencyError(`a different ${what} is already published at ${object.key}`);
     }
   }
 }
 
 /**
  * {@link PublishedCheckpoints} in an S3 bucket (Object Lock in compliance mode, versioned).
- * `checkpoints/<size>` is written with `If-None-Match: *`, so a size is published once; the SDK's
- * default request checksum satisfies Object Lock's integrity requirement on PUT.
+ * `checkpoints/<size>` is written with `If-None-Match: *`, so a size is published once.
  */
-export function s3PublishedCheckpoints(client: S3Client, bucket: string): PublishedCheckpoints {
-  const get = async (key: string): Promise<string | null> => {
-    try {
-      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return (await out.Body?.transformToString('utf-8')) ?? null;
-    } catch (error: unknown) {
-      if (error instanceof NoSuchKey) return null;
-      throw error;
-    }
-  };
+export function s3PublishedCheckpoints(bucket: S3Bucket): PublishedCheckpoints {
+  const encode = (note: string) => new TextEncoder().encode(note);
   return {
-    current: () => get(CURRENT_CHECKPOINT_KEY),
+    async current() {
+      const bytes = await bucket.get(CURRENT_CHECKPOINT_KEY);
+      return bytes === null ? null : new TextDecoder().decode(bytes);
+    },
     putVersion: (size, note) =>
-      putOnce(client, bucket, {
+      putOnce(bucket, {
         key: checkpointVersionKey(size),
-        body: new TextEncoder().encode(note),
+        body: encode(note),
         contentType: CONTENT_TYPE,
         what: 'checkpoint',
       }),
-    async putCurrent(note) {
-      await client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: CURRENT_CHECKPOINT_KEY,
-          Body: note,
-          ContentType: CONTENT_TYPE,
-        }),
-      );
-    },
+    putCurrent: (note) =>
+      bucket.put({ key: CURRENT_CHECKPOINT_KEY, body: encode(note), contentType: CONTENT_TYPE }),
   };
 }
 
@@ -99,19 +65,11 @@ export function s3PublishedCheckpoints(client: S3Client, bucket: string): Publis
  * content (a partial tile's name carries its width), so a tile is published once. Entry bundles
  * (`tile/entries/…`) are never written: journal entries carry PHI.
  */
-export function s3PublishedTiles(client: S3Client, bucket: string): PublishedTiles {
+export function s3PublishedTiles(bucket: S3Bucket): PublishedTiles {
   return {
-    async has(tile) {
-      try {
-        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: tilePath(tile) }));
-        return true;
-      } catch (error: unknown) {
-        if (isStatus(error, 404)) return false;
-        throw error;
-      }
-    },
+    has: (tile) => bucket.has(tilePath(tile)),
     put: (tile, bytes) =>
-      putOnce(client, bucket, {
+      putOnce(bucket, {
         key: tilePath(tile),
         body: bytes,
         contentType: TILE_CONTENT_TYPE,

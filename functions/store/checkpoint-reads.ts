@@ -1,5 +1,5 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { fromHex } from '#journal/bytes.ts';
+import { type DocumentClient, GetCommand, QueryCommand } from './dynamo.ts';
 import { CHECKPOINT_PK, checkpointKey } from './journal-keys.ts';
 
 /** A signed checkpoint as stored. */
@@ -14,7 +14,7 @@ export interface StoredCheckpoint {
 /** Reads the journal's signed checkpoints (`pk=CHECKPOINT, sk=<12-digit size>`). */
 export class CheckpointReads {
   constructor(
-    protected readonly client: DynamoDBDocumentClient,
+    protected readonly client: DocumentClient,
     protected readonly table: string,
   ) {}
 

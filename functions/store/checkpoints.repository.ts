@@ -7,12 +7,12 @@
 // (verify.ts), which shares no code with the proof builder, and checks that the state's root is
 // the one the stored nodes give. Only then does it sign.
 
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { bytesEqual, toHex } from '#journal/bytes.ts';
 import { openCheckpoint, signCheckpoint } from '#journal/checkpoint.ts';
 import { rootAt } from '#journal/merkle.ts';
 import { type NoteSigner, verifierKeyString } from '#journal/note.ts';
 import { CheckpointReads, type StoredCheckpoint } from './checkpoint-reads.ts';
+import { type DocumentClient, PutCommand } from './dynamo.ts';
 import { HeadMismatchError, proveExtends } from './head-consistency.ts';
 import { checkpointKey } from './journal-keys.ts';
 import type { JournalTreeRepository, TreeState } from './journal-tree.repository.ts';
@@ -32,7 +32,7 @@ export class InconsistentCheckpointError extends Error {
  */
 export class CheckpointsRepository extends CheckpointReads {
   constructor(
-    client: DynamoDBDocumentClient,
+    client: DocumentClient,
     table: string,
     private readonly tree: JournalTreeRepository,
   ) {

@@ -1,8 +1,8 @@
 import { gunzipSync } from 'node:zlib';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClaimSubmission } from '#claims/claim.schema.ts';
 import type { Decision } from '#claims/decision.ts';
 import type { ClaimRepositoryPort, JournalReceipt, StoredClaim } from '#claims/ports.ts';
+import { type DocumentClient, GetCommand } from './dynamo.ts';
 import type { JournalRepository } from './journal.repository.ts';
 
 // The claim's item; claims.repository.ts describes the whole key design.
@@ -16,7 +16,7 @@ export const claimSk = 'CURRENT';
  */
 export class ClaimReads implements Pick<ClaimRepositoryPort, 'find' | 'receipt'> {
   constructor(
-    protected readonly client: DynamoDBDocumentClient,
+    protected readonly client: DocumentClient,
     protected readonly tables: { claims: string },
     protected readonly journal: JournalRepository,
   ) {}

@@ -1,5 +1,4 @@
 import { gzipSync } from 'node:zlib';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClaimSubmission } from '#claims/claim.schema.ts';
 import type { AccumulatorDelta, Accumulators, ClaimFacts, PriorClaimLine } from '#claims/decision.ts';
 import { AccumulatorConflictError } from '#claims/errors.ts';
@@ -13,6 +12,7 @@ import { openReview } from '#claims/review.ts';
 import type { JournalEntry } from '#journal/entry.ts';
 import { ClaimReads, claimPk, claimSk } from './claim-reads.ts';
 import { daysBefore, HISTORY_DAYS } from './dates.ts';
+import type { DocumentClient } from './dynamo.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { queryAll } from './query-all.ts';
 import { accumulatorSk, memberPk, type RecordRepository } from './records.repository.ts';
@@ -195,7 +195,7 @@ export class ClaimRepository extends ClaimReads implements ClaimRepositoryPort {
   private readonly readVersions = new WeakMap<ClaimFacts, number>();
 
   constructor(
-    client: DynamoDBDocumentClient,
+    client: DocumentClient,
     protected override readonly tables: { claims: string; records: string },
     private readonly records: RecordRepository,
     journal: JournalRepository,

@@ -1,24 +1,32 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDocumentClient } from './dynamo.ts';
+
+/** DynamoDB Local (and LocalStack) ignore credentials, but requests must still be signed. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /**
- * A document client for the given endpoint. Without one the SDK's own resolution applies,
- * which honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB (LocalStack, SAM).
+ * A document client for the given endpoint. Without one, the endpoint comes from
+ * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL (LocalStack, SAM) or is DynamoDB's regional one,
+ * and credentials come from the SDK's provider chain.
  */
-export function createDocumentClient(options: { endpoint?: string } = {}): DynamoDBDocumentClient {
-  const client =
-    options.endpoint === undefined ? new DynamoDBClient({}) : createLocalClient(options.endpoint);
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
+export function createDocumentClient(options: { endpoint?: string } = {}): DynamoDocumentClient {
+  if (options.endpoint === undefined) return new DynamoDocumentClient();
+  return new DynamoDocumentClient({
+    endpoint: options.endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
   });
 }
 
-/** A low-level client for DynamoDB Local (or LocalStack) at `endpoint`, which ignores credentials. */
+/**
+ * The SDK's client for DynamoDB Local (or LocalStack) at `endpoint`: for table administration
+ * (create, describe, delete), which no Lambda function does.
+ */
 export function createLocalClient(endpoint: string, options: { maxAttempts?: number } = {}): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: process.env.AWS_REGION ?? 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_CREDENTIALS,
     ...options,
   });
 }

@@ -9,10 +9,10 @@
 // journal.repository.ts, journal-tree.repository.ts and checkpoints.repository.ts write; this
 // module never writes.
 
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type CheckpointRecord, type EntryRecord, nodeKey } from '#journal/audit-records.ts';
 import { batchGetAll } from './batch.ts';
 import { CheckpointsRepository } from './checkpoints.repository.ts';
+import type { DocumentClient } from './dynamo.ts';
 import { JournalRepository } from './journal.repository.ts';
 import { CHECKPOINT_PK, entryKey, sequencingKey, treeNodeKey } from './journal-keys.ts';
 import { JournalTreeRepository } from './journal-tree.repository.ts';
@@ -45,7 +45,7 @@ export class JournalStorage {
   readonly checkpoints: CheckpointsRepository;
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DocumentClient,
     readonly table: string,
   ) {
     this.journal = new JournalRepository(client, table);

@@ -20,7 +20,6 @@
 // the next round indexes from there.
 
 import { createHash } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type JournalSearchPort,
   type JournalSearchQuery,
@@ -44,6 +43,7 @@ import {
 import { InvalidCursorError } from '#claims/review.ts';
 import { journalEntrySchema } from '#journal/entry.ts';
 import { batchPutAll } from './batch.ts';
+import { type DocumentClient, GetCommand, QueryCommand, UpdateCommand } from './dynamo.ts';
 import type { JournalRepository } from './journal.repository.ts';
 import { pad12 } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
@@ -296,7 +296,7 @@ function monthsBetween(from: string, to: string): string[] {
 /** The journal's search index and provider rollups over DynamoDB: Queries only, never a Scan. */
 export class JournalSearchRepository implements JournalSearchPort, ProviderSummaryPort {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DocumentClient,
     private readonly table: string,
     private readonly journal: JournalRepository,
     private readonly budget: SearchBudget = DEFAULT_BUDGET,

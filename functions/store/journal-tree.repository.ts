@@ -24,7 +24,6 @@
 // The state advances with a conditional write on its previous size, so of two concurrent
 // integrators exactly one moves it; the loser's node writes were identical anyway.
 
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fromHex, toHex, utf8Encode } from '#journal/bytes.ts';
 import {
   appendLeaves,
@@ -42,6 +41,7 @@ import {
 } from '#journal/merkle.ts';
 import { type Tile, tileNodes } from '#journal/tiles.ts';
 import { batchGetAll, batchPutAll } from './batch.ts';
+import { type DocumentClient, GetCommand, UpdateCommand } from './dynamo.ts';
 import type { JournalRepository } from './journal.repository.ts';
 import { entryKey, treeNodeKey } from './journal-keys.ts';
 import { isConditionFailure } from './transactions.ts';
@@ -76,7 +76,7 @@ const STATE_KEY = { pk: 'STATE', sk: 'TREE' };
  */
 export class JournalTreeRepository {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DocumentClient,
     private readonly table: string,
     private readonly journal: JournalRepository,
   ) {}

@@ -1,14 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { TooLargeError } from '#claims/errors.ts';
+import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
+import { batchDeleteAll, batchGetAll, batchGetItems, batchPutAll, itemId } from './batch.ts';
 import {
-  type DynamoDBDocumentClient,
+  type DocumentClient,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { TooLargeError } from '#claims/errors.ts';
-import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
-import { batchDeleteAll, batchGetAll, batchGetItems, batchPutAll, itemId } from './batch.ts';
+} from './dynamo.ts';
 import { entryKey, manifestKey, SEQUENCE_KEY, sequencingKey } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
 import { failedConditions, isConditionFailure, isContention } from './transactions.ts';
@@ -106,7 +106,7 @@ export class JournalRepository {
    * by manifest (tests set 0 to exercise manifests).
    */
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DocumentClient,
     private readonly table: string,
     options: { pendingShards?: number; transactionBatch?: number } = {},
   ) {

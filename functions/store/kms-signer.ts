@@ -1,5 +1,5 @@
-import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { ed25519KeyId, type NoteSigner } from '#journal/note.ts';
+import { KmsClient } from './kms.ts';
 
 // An Ed25519 SPKI (RFC 8410) is a fixed 12-byte DER header followed by the 32-byte key.
 const SPKI_HEADER = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
@@ -12,30 +12,28 @@ const SPKI_HEADER = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0
 export async function kmsEd25519Signer(
   name: string,
   keyId: string,
-  client = new KMSClient({}),
+  client = new KmsClient(),
 ): Promise<NoteSigner> {
-  const { PublicKey, KeySpec } = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
-  if (KeySpec !== 'ECC_NIST_EDWARDS25519' || !PublicKey) {
-    throw new Error(`KMS key ${keyId} is ${KeySpec ?? 'unknown'}, not ECC_NIST_EDWARDS25519`);
-  }
-  const publicKey = ed25519PublicKeyFromSpki(PublicKey);
+  const publicKey = await kmsEd25519PublicKey(keyId, client);
   return {
     name,
     keyId: ed25519KeyId(name, publicKey),
     publicKey,
     sign: async (message) => {
-      const { Signature } = await client.send(
-        new SignCommand({
-          KeyId: keyId,
-          Message: message,
-          MessageType: 'RAW',
-          SigningAlgorithm: 'ED25519_SHA_512',
-        }),
-      );
-      if (Signature?.length !== 64) throw new Error('KMS returned no Ed25519 signature');
-      return Signature;
+      const signature = await client.sign(keyId, message, 'ED25519_SHA_512');
+      if (signature?.length !== 64) throw new Error('KMS returned no Ed25519 signature');
+      return signature;
     },
   };
+}
+
+/** The raw public key of a KMS key, refused unless its spec is ECC_NIST_EDWARDS25519. */
+export async function kmsEd25519PublicKey(keyId: string, client: KmsClient): Promise<Uint8Array> {
+  const { keySpec, publicKey } = await client.getPublicKey(keyId);
+  if (keySpec !== 'ECC_NIST_EDWARDS25519' || !publicKey) {
+    throw new Error(`KMS key ${keyId} is ${keySpec ?? 'unknown'}, not ECC_NIST_EDWARDS25519`);
+  }
+  return ed25519PublicKeyFromSpki(publicKey);
 }
 
 /** The raw 32-byte key inside a DER SubjectPublicKeyInfo of an Ed25519 key. */

@@ -1,10 +1,10 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DocumentClient, QueryCommand } from './dynamo.ts';
 
 type QueryInput = Omit<ConstructorParameters<typeof QueryCommand>[0], 'ExclusiveStartKey'>;
 
 /** Every item a query matches, following LastEvaluatedKey page by page. For bounded partitions only. */
 export async function queryAll(
-  client: DynamoDBDocumentClient,
+  client: DocumentClient,
   input: QueryInput,
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];

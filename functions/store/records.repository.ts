@@ -1,4 +1,3 @@
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Accumulators } from '#claims/decision.ts';
 import {
   type JournalReceipt,
@@ -8,6 +7,7 @@ import {
 } from '#claims/ports.ts';
 import type { TreatmentRecord } from '#claims/records.schema.ts';
 import type { JournalEntry } from '#journal/entry.ts';
+import { type DocumentClient, GetCommand } from './dynamo.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { queryAll } from './query-all.ts';
 import { failedConditions, isContention } from './transactions.ts';
@@ -22,7 +22,7 @@ export const accumulatorSk = (coverageId: string, planYear: string) => `ACCUM#${
 
 export class RecordRepository implements RecordRepositoryPort {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DocumentClient,
     private readonly table: string,
     private readonly journal: JournalRepository,
   ) {}

@@ -1,7 +1,7 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClaimStatus, ClaimSummary, ReviewRepositoryPort } from '#claims/ports.ts';
 import type { StoredReview } from '#claims/review.ts';
 import type { CompactLine } from './claims.repository.ts';
+import { type DocumentClient, GetCommand, QueryCommand } from './dynamo.ts';
 
 // The review's partition and main item; reviews.repository.ts describes the whole key design.
 export const reviewPk = (claimId: string) => `REVIEW#${claimId}`;
@@ -14,7 +14,7 @@ export const MAIN_SK = 'REVIEW';
  */
 export class ReviewReads implements Pick<ReviewRepositoryPort, 'find' | 'recentClaims'> {
   constructor(
-    protected readonly client: DynamoDBDocumentClient,
+    protected readonly client: DocumentClient,
     protected readonly tables: { claims: string },
   ) {}
 

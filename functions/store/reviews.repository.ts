@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AccumulatorConflictError } from '#claims/errors.ts';
 import {
   type JournalReceipt,
@@ -12,6 +11,7 @@ import {
 import { InvalidCursorError, StaleReviewError, type StoredReview } from '#claims/review.ts';
 import * as z from '#functions/zod.ts';
 import { accumulatorUpdates, claimItem, memberClaimItem, memberVersionBump } from './claims.repository.ts';
+import { type DocumentClient, QueryCommand } from './dynamo.ts';
 import type { DocTransactItem, JournalRepository } from './journal.repository.ts';
 import { fromItem, MAIN_SK, ReviewReads, reviewPk } from './review-reads.ts';
 import { failedConditions, isContention } from './transactions.ts';
@@ -197,7 +197,7 @@ function decodeCursor(query: ReviewQuery, queryPlan: QueryPlan, cursor: string):
 /** The review queue over DynamoDB: Queries on the `review-queue` index only, never a Scan. */
 export class ReviewRepository extends ReviewReads implements ReviewRepositoryPort {
   constructor(
-    client: DynamoDBDocumentClient,
+    client: DocumentClient,
     protected override readonly tables: { claims: string; records: string },
     private readonly journal: JournalRepository,
     private readonly budget: QueueBudget = DEFAULT_BUDGET,

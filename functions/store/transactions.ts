@@ -1,24 +1,32 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { isAwsError } from './aws-http.ts';
+
+interface CancellationReason {
+  Code?: string;
+}
+
+const cancellationReasons = (error: unknown): CancellationReason[] | null =>
+  isAwsError(error, 'TransactionCanceledException')
+    ? ((error.CancellationReasons as CancellationReason[] | undefined) ?? [])
+    : null;
 
 /**
  * Which items of a cancelled transaction failed their condition, by position. DynamoDB
  * reports one reason per item, in request order; `ConditionalCheckFailed` marks the losers.
  */
 export function failedConditions(error: unknown): number[] | null {
-  if (!(error instanceof TransactionCanceledException)) return null;
-  const reasons = error.CancellationReasons ?? [];
+  const reasons = cancellationReasons(error);
+  if (reasons === null) return null;
   return reasons.flatMap((reason, i) => (reason.Code === 'ConditionalCheckFailed' ? [i] : []));
 }
 
 /** True when a transaction lost a race on a condition or to a concurrent transaction. */
 export function isContention(error: unknown): boolean {
-  if (!(error instanceof TransactionCanceledException)) return false;
-  return (error.CancellationReasons ?? []).some(
+  return (cancellationReasons(error) ?? []).some(
     (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
   );
 }
 
 /** True when a single conditional write (not a transaction) failed its condition. */
 export function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+  return isAwsError(error, 'ConditionalCheckFailedException');
 }

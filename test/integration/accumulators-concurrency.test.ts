@@ -4,7 +4,6 @@
 // the DynamoDB repositories decide 56 claims fired at once; the assertions then rebuild the
 // serial order the accumulator versions imply and replay the plan's cost sharing along it.
 import { fileURLToPath } from 'node:url';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimSubmission } from '../../functions/claims/claim.schema.ts';
 import type { Accumulators, LineDecision, RuleSetPort } from '../../functions/claims/decision.ts';
@@ -20,6 +19,7 @@ import { utf8Encode } from '../../functions/journal/bytes.ts';
 import { decodeEntry } from '../../functions/journal/entry.ts';
 import { demoProviders } from '../../functions/local/demo-seed.ts';
 import { ClaimRepository } from '../../functions/store/claims.repository.ts';
+import { ScanCommand } from '../../functions/store/dynamo.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { RecordRepository } from '../../functions/store/records.repository.ts';
 import { oneLineClaim } from '../support/claims.ts';

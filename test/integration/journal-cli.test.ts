@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import { openCheckpoint, signCheckpoint } from '../../functions/journal/checkpoint.ts';
@@ -15,6 +14,7 @@ import {
   CheckpointsRepository,
   type StoredCheckpoint,
 } from '../../functions/store/checkpoints.repository.ts';
+import type { DocumentClient } from '../../functions/store/dynamo.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
 import { runJournal } from '../support/journal-cli.ts';
@@ -33,7 +33,7 @@ const entry = (n: number): JournalEntry => ({
 });
 
 describe('journal prove and consistency against DynamoDB Local', () => {
-  let doc: DynamoDBDocumentClient;
+  let doc: DocumentClient;
   let endpoint: string;
   let prefix: string;
   let table: string;

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
@@ -9,6 +8,7 @@ import { generateEd25519KeyPair, localEd25519Signer } from '../../functions/jour
 import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts';
 import { verifierKeyString } from '../../functions/journal/note.ts';
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
+import { BatchWriteCommand, type DocumentClient } from '../../functions/store/dynamo.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
 import { runJournal } from '../support/journal-cli.ts';
@@ -21,7 +21,7 @@ const ORIGIN = 'manifests.test/journal';
  * The same client, except that its BatchWrites fail once `survives` have gone through: a
  * sequencer dying while it writes a manifest's entries (after 0: before writing any).
  */
-function dyingClient(doc: DynamoDBDocumentClient, survives = 0): DynamoDBDocumentClient {
+function dyingClient(doc: DocumentClient, survives = 0): DocumentClient {
   let left = survives;
   return new Proxy(doc, {
     get(target, property, receiver) {
@@ -30,7 +30,7 @@ function dyingClient(doc: DynamoDBDocumentClient, survives = 0): DynamoDBDocumen
         if (command instanceof BatchWriteCommand && left-- <= 0) {
           return Promise.reject(new Error('the sequencer died here'));
         }
-        return target.send(command as Parameters<DynamoDBDocumentClient['send']>[0]);
+        return target.send(command as Parameters<DocumentClient['send']>[0]);
       };
     },
   });
@@ -40,7 +40,7 @@ function dyingClient(doc: DynamoDBDocumentClient, survives = 0): DynamoDBDocumen
 // hashes, in a 2-item transaction) and write the entries from it afterwards. These tests make
 // every round do so (transactionBatch 0), to check that path on its own.
 describe('journal sequencing by manifest, against DynamoDB Local', () => {
-  let doc: DynamoDBDocumentClient;
+  let doc: DocumentClient;
   let table: string;
   let endpoint: string;
   let journal: JournalRepository;

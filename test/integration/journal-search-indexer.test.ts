@@ -1,4 +1,3 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { claimDocId } from '../../functions/claims/hashing.ts';
 import type { JournalSearchQuery, SearchRecord } from '../../functions/claims/journal-search.ts';
@@ -7,7 +6,8 @@ import type { JournalEntry } from '../../functions/journal/entry.ts';
 import { generateEd25519KeyPair, localEd25519Signer } from '../../functions/journal/local-signer.ts';
 import { verifyInclusion } from '../../functions/journal/verify.ts';
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
-import { createDocumentClient } from '../../functions/store/dynamo-client.ts';
+import { DeleteCommand, type DocumentClient } from '../../functions/store/dynamo.ts';
+import type { createDocumentClient } from '../../functions/store/dynamo-client.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { integrateAndPublish } from '../../functions/store/journal-publisher.ts';
 import {
@@ -119,7 +119,6 @@ describe('journal search indexer against DynamoDB Local', () => {
   let checkpoints: CheckpointsRepository;
   let search: JournalSearchRepository;
   let table: string;
-  let endpoint: string;
   let doc: ReturnType<typeof createDocumentClient>;
   const signer = localEd25519Signer(ORIGIN, generateEd25519KeyPair().privateKey);
   /** Journal index of each appended entry, by key, and its `at`, by index. */
@@ -128,7 +127,7 @@ describe('journal search indexer against DynamoDB Local', () => {
 
   beforeAll(async () => {
     const tables = await freshTables();
-    ({ doc, endpoint } = tables);
+    ({ doc } = tables);
     table = tables.names.journal;
     journal = new JournalRepository(doc, table);
     tree = new JournalTreeRepository(doc, table, journal);
@@ -190,17 +189,15 @@ describe('journal search indexer against DynamoDB Local', () => {
     expect((await search.search(query({ member: 'M1' }))).hits).toEqual([]);
 
     // A round that wrote index items and rollups, then died before moving the watermark.
-    const crashing = createDocumentClient({ endpoint });
-    crashing.middlewareStack.add(
-      (next) => async (args) => {
-        const input = args.input as Record<string, unknown>;
+    const crashing: DocumentClient = {
+      send(command) {
+        const input = command.input as Record<string, unknown>;
         if ('UpdateExpression' in input && JSON.stringify(input.Key).includes('SEARCH')) {
-          throw new Error('process killed');
+          return Promise.reject(new Error('process killed'));
         }
-        return next(args);
+        return doc.send(command);
       },
-      { step: 'initialize' },
-    );
+    };
     const dying = new JournalSearchRepository(crashing, table, new JournalRepository(crashing, table));
     await expect(
       integrateAndPublish({ journal, tree, checkpoints, signer, origin: ORIGIN, search: dying }),

@@ -1,9 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TooLargeError } from '../../functions/claims/errors.ts';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import type { JournalEntry } from '../../functions/journal/entry.ts';
 import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts';
+import { type DocumentClient, GetCommand, PutCommand } from '../../functions/store/dynamo.ts';
 import { JournalKeyConflictError, JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
 import { stageOrphan, testEntry } from '../support/journal-entries.ts';
@@ -15,18 +15,14 @@ const entry = testEntry;
  * The same client, recording the name of every command it sends, and in `cancelled` every
  * transaction DynamoDB cancelled.
  */
-function countingClient(
-  doc: DynamoDBDocumentClient,
-  sent: string[],
-  cancelled: string[] = [],
-): DynamoDBDocumentClient {
+function countingClient(doc: DocumentClient, sent: string[], cancelled: string[] = []): DocumentClient {
   return new Proxy(doc, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
       return async (command: { constructor: { name: string } }) => {
         sent.push(command.constructor.name);
         try {
-          return await target.send(command as Parameters<DynamoDBDocumentClient['send']>[0]);
+          return await target.send(command as Parameters<DocumentClient['send']>[0]);
         } catch (error: unknown) {
           if (error instanceof Error && error.name === 'TransactionCanceledException')
             cancelled.push(error.message);

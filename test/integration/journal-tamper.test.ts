@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import { canonicalize } from '../../functions/journal/canonical-json.ts';
@@ -9,6 +8,7 @@ import { type JournalEntry, leafHash } from '../../functions/journal/entry.ts';
 import { generateEd25519KeyPair, localEd25519Signer } from '../../functions/journal/local-signer.ts';
 import { type NoteSigner, verifierKeyString } from '../../functions/journal/note.ts';
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
+import { DeleteCommand, type DocumentClient, GetCommand, PutCommand } from '../../functions/store/dynamo.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { entryKey, type ItemKey, sequencingKey, treeNodeKey } from '../../functions/store/journal-keys.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
@@ -32,7 +32,7 @@ const entry = (n: number): JournalEntry => ({
 });
 
 describe('journal verify detects tampering with the stored journal', () => {
-  let doc: DynamoDBDocumentClient;
+  let doc: DocumentClient;
   let table: string;
   let endpoint: string;
   let signer: NoteSigner;

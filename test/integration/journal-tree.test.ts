@@ -1,12 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromHex, toHex, utf8Encode } from '../../functions/journal/bytes.ts';
 import { openCheckpoint } from '../../functions/journal/checkpoint.ts';
@@ -29,6 +23,12 @@ import {
   InconsistentCheckpointError,
   type StoredCheckpoint,
 } from '../../functions/store/checkpoints.repository.ts';
+import {
+  BatchGetCommand,
+  type DocumentClient,
+  PutCommand,
+  UpdateCommand,
+} from '../../functions/store/dynamo.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { treeNodeKey } from '../../functions/store/journal-keys.ts';
 import {
@@ -52,7 +52,7 @@ function* pseudoRandom(seed: number): Generator<number> {
 }
 
 describe('journal tree and checkpoints against DynamoDB Local', () => {
-  let doc: DynamoDBDocumentClient;
+  let doc: DocumentClient;
   let table: string;
   let journal: JournalRepository;
   let tree: JournalTreeRepository;
@@ -215,7 +215,7 @@ describe('journal tree and checkpoints against DynamoDB Local', () => {
         }
         return doc.send(command as Parameters<typeof doc.send>[0]);
       },
-    } as unknown as DynamoDBDocumentClient;
+    } as unknown as DocumentClient;
     await expect(new JournalTreeRepository(crashing, table, journal).integrate()).rejects.toThrow(
       'simulated crash',
     );

@@ -3,11 +3,11 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRuleSet } from '../../functions/engine/loader.ts';
 import { demoClaim, demoProviders } from '../../functions/local/demo-seed.ts';
+import { ScanCommand } from '../../functions/store/dynamo.ts';
 import { buildApp, rulesDirOf } from '../../infra/app.ts';
 import { bundleBudgetBytes } from '../../infra/bundle-budget.ts';
 import { ppoCoverage } from '../support/coverage.ts';

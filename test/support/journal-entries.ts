@@ -1,5 +1,5 @@
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { JournalEntry } from '../../functions/journal/entry.ts';
+import { type DocumentClient, TransactWriteCommand } from '../../functions/store/dynamo.ts';
 import type { JournalRepository } from '../../functions/store/journal.repository.ts';
 
 /** The n-th entry of a test journal: distinct content and a timestamp that orders with n. */
@@ -39,7 +39,7 @@ export function journalGrower(
  * a writer that died right after staging. Returns its leaf hash.
  */
 export async function stageOrphan(
-  doc: DynamoDBDocumentClient,
+  doc: DocumentClient,
   journal: Pick<JournalRepository, 'stage'>,
   key: string,
   entry: JournalEntry,

@@ -1,39 +1,63 @@
 import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import { GetPublicKeyCommand, type KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openCheckpoint, signCheckpoint } from '../../../functions/journal/checkpoint.ts';
 import { localEd25519Signer } from '../../../functions/journal/local-signer.ts';
 import { verifierKeyString } from '../../../functions/journal/note.ts';
+import { KmsClient } from '../../../functions/store/kms.ts';
 import { ed25519PublicKeyFromSpki, kmsEd25519Signer } from '../../../functions/store/kms-signer.ts';
+import { STAND_IN_CREDENTIALS, STAND_IN_REGION, startStandIn } from '../../support/aws-stand-in.ts';
 
-// KMS cannot run here, so this stand-in answers the two calls the signer makes the way KMS
-// documents them (GetPublicKey: DER SPKI; Sign with ED25519_SHA_512 over RAW: PureEdDSA),
-// using node:crypto. What is under test is our side: SPKI parsing, the request and key IDs.
-function kmsStandIn(keySpec = 'ECC_NIST_EDWARDS25519') {
+// KMS cannot run here, so this local HTTP stand-in answers the two calls the signer makes the
+// way KMS documents them (JSON 1.1 over `TrentService.<operation>`, binary fields in base64;
+// GetPublicKey: DER SPKI; Sign with ED25519_SHA_512 over RAW: PureEdDSA), using node:crypto,
+// and refuses a request whose SigV4 signature does not hold. What is under test is our side:
+// the wire format, SPKI parsing, the request and key IDs.
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+async function kmsStandIn(keySpec = 'ECC_NIST_EDWARDS25519') {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const requests: unknown[] = [];
-  const client = {
-    send: async (command: unknown) => {
-      if (command instanceof GetPublicKeyCommand) {
-        return {
-          KeySpec: keySpec,
-          PublicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })),
-        };
-      }
-      if (command instanceof SignCommand) {
-        requests.push(command.input);
-        return { Signature: new Uint8Array(sign(null, command.input.Message as Uint8Array, privateKey)) };
-      }
-      throw new Error('unexpected KMS call');
-    },
-  } as unknown as KMSClient;
+  const requests: Record<string, unknown>[] = [];
+  const server = await startStandIn('kms', (request) => {
+    const input = JSON.parse(request.body.toString('utf8')) as Record<string, string>;
+    const reply = (body: object) => ({
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify(body),
+    });
+    if (request.headers['content-type'] !== 'application/x-amz-json-1.1') return { status: 400 };
+    if (request.headers['x-amz-target'] === 'TrentService.GetPublicKey') {
+      return reply({
+        KeyId: input.KeyId,
+        KeySpec: keySpec,
+        PublicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+      });
+    }
+    if (request.headers['x-amz-target'] === 'TrentService.Sign') {
+      requests.push(input);
+      const message = Buffer.from(String(input.Message), 'base64');
+      return reply({ KeyId: input.KeyId, Signature: sign(null, message, privateKey).toString('base64') });
+    }
+    return {
+      status: 400,
+      body: JSON.stringify({ __type: 'UnknownOperationException', message: 'unknown operation' }),
+    };
+  });
+  closers.push(server.close);
+  const client = new KmsClient({
+    endpoint: server.endpoint,
+    region: STAND_IN_REGION,
+    credentials: STAND_IN_CREDENTIALS,
+  });
   const seed = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16));
   return { client, requests, seed };
 }
 
 describe('KMS Ed25519 note signer', () => {
   it('signs checkpoints that verify with the verifier key, exactly as the local key file would', async () => {
-    const kms = kmsStandIn();
+    const kms = await kmsStandIn();
     const origin = 'claimledger.dev/test/journal';
     const signer = await kmsEd25519Signer(origin, 'arn:aws:kms:eu-west-1:1:key/k', kms.client);
     const local = localEd25519Signer(origin, kms.seed);
@@ -46,16 +70,17 @@ describe('KMS Ed25519 note signer', () => {
     expect(opened.checkpoint.size).toBe(42);
     expect(note).toBe(await signCheckpoint({ origin, size: 42, rootHash }, local));
     expect(kms.requests).toEqual([
-      expect.objectContaining({
+      {
+        KeyId: 'arn:aws:kms:eu-west-1:1:key/k',
+        Message: expect.any(String),
         MessageType: 'RAW',
         SigningAlgorithm: 'ED25519_SHA_512',
-        KeyId: 'arn:aws:kms:eu-west-1:1:key/k',
-      }),
+      },
     ]);
   });
 
   it('refuses a KMS key that is not Ed25519', async () => {
-    await expect(kmsEd25519Signer('log', 'k', kmsStandIn('ECC_NIST_P256').client)).rejects.toThrow(
+    await expect(kmsEd25519Signer('log', 'k', (await kmsStandIn('ECC_NIST_P256')).client)).rejects.toThrow(
       /not ECC_NIST_EDWARDS25519/,
     );
   });

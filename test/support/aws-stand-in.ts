@@ -1,0 +1,112 @@
+import { createHash, createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local HTTP server standing in for an AWS service that cannot run here (S3, KMS). It answers
+ * through `answer`, records every request as it arrived on the wire, and checks its Signature
+ * Version 4 signature from scratch (RFC-style, independently of the signer the client uses):
+ * a header or path changed after signing, or a wrong scope, fails the request with 403 as AWS
+ * would.
+ */
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface StandInAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+export const STAND_IN_CREDENTIALS = { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'stand-in-secret' };
+export const STAND_IN_REGION = 'eu-west-1';
+
+export async function startStandIn(
+  service: string,
+  answer: (request: ReceivedRequest) => StandInAnswer | Promise<StandInAnswer>,
+): Promise<{ endpoint: string; requests: ReceivedRequest[]; close: () => Promise<void> }> {
+  const requests: ReceivedRequest[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      const request = {
+        method: req.method!,
+        path: req.url!,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
+      requests.push(request);
+      const problem = signatureProblem(request, service);
+      const reply = problem ? { status: 403, body: problem } : await answer(request);
+      res.writeHead(reply.status, reply.headers ?? {});
+      res.end(reply.body === undefined ? undefined : Buffer.from(reply.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+
+/** Why the request's SigV4 signature does not hold, or null when it does. */
+function signatureProblem(request: ReceivedRequest, service: string): string | null {
+  const authorization = String(request.headers.authorization ?? '');
+  const match =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      authorization,
+    );
+  if (!match) return `malformed Authorization: ${authorization}`;
+  const [, keyId, day, region, signedService, signedHeaderList, signature] = match as unknown as string[];
+  if (keyId !== STAND_IN_CREDENTIALS.accessKeyId || region !== STAND_IN_REGION || signedService !== service) {
+    return `wrong credential scope ${keyId}/${region}/${signedService}`;
+  }
+  const amzDate = String(request.headers['x-amz-date'] ?? '');
+  if (!amzDate.startsWith(day!)) return 'x-amz-date is not the signed day';
+  const signed = signedHeaderList!.split(';');
+  for (const required of ['host', 'x-amz-date']) {
+    if (!signed.includes(required)) return `${required} is not signed`;
+  }
+  const [rawPath = '/', rawQuery = ''] = request.path.split('?');
+  // S3 signs the path as sent; other services sign it escaped once more.
+  const canonicalPath =
+    service === 's3'
+      ? rawPath
+      : rawPath
+          .split('/')
+          .map((s) => encodeURIComponent(s))
+          .join('/');
+  const canonicalQuery = rawQuery.split('&').filter(Boolean).sort().join('&');
+  const payloadHash = String(request.headers['x-amz-content-sha256'] ?? sha256Hex(request.body));
+  if (payloadHash !== sha256Hex(request.body)) return 'x-amz-content-sha256 is not the body hash';
+  const canonicalRequest = [
+    request.method,
+    canonicalPath,
+    canonicalQuery,
+    ...signed.map(
+      (name) =>
+        `${name}:${String(request.headers[name] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}`,
+    ),
+    '',
+    signedHeaderList,
+    payloadHash,
+  ].join('\n');
+  const scope = `${day}/${region}/${service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
+  let key = hmac(`AWS4${STAND_IN_CREDENTIALS.secretAccessKey}`, day!);
+  for (const part of [region!, service, 'aws4_request']) key = hmac(key, part);
+  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
+  return expected === signature ? null : 'SignatureDoesNotMatch';
+}
