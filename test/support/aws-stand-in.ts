@@ -18,6 +18,8 @@ export interface ReceivedRequest {
 
 export interface StandInAnswer {
   status: number;
+  /** Close the connection without answering (a reset, as a dying load balancer would). */
+  drop?: boolean;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
 }
@@ -42,7 +44,11 @@ export async function startStandIn(
       };
       requests.push(request);
       const problem = signatureProblem(request, service);
-      const reply = problem ? { status: 403, body: problem } : await answer(request);
+      const reply: StandInAnswer = problem ? { status: 403, body: problem } : await answer(request);
+      if (reply.drop) {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(reply.status, reply.headers ?? {});
       res.end(reply.body === undefined ? undefined : Buffer.from(reply.body));
     });
