@@ -24,7 +24,12 @@ export interface StandInAnswer {
   body?: string | Uint8Array;
 }
 
-export const STAND_IN_CREDENTIALS = { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'stand-in-secret' };
+// With a session token, as Lambda's role credentials always have one.
+export const STAND_IN_CREDENTIALS = {
+  accessKeyId: 'ASIASTANDIN',
+  secretAccessKey: 'stand-in-secret',
+  sessionToken: 'stand-in-session-token',
+};
 export const STAND_IN_REGION = 'eu-west-1';
 
 export async function startStandIn(
@@ -80,8 +85,11 @@ function signatureProblem(request: ReceivedRequest, service: string): string | n
   const amzDate = String(request.headers['x-amz-date'] ?? '');
   if (!amzDate.startsWith(day!)) return 'x-amz-date is not the signed day';
   const signed = signedHeaderList!.split(';');
-  for (const required of ['host', 'x-amz-date']) {
+  for (const required of ['host', 'x-amz-date', 'x-amz-security-token']) {
     if (!signed.includes(required)) return `${required} is not signed`;
+  }
+  if (request.headers['x-amz-security-token'] !== STAND_IN_CREDENTIALS.sessionToken) {
+    return 'InvalidToken';
   }
   const [rawPath = '/', rawQuery = ''] = request.path.split('?');
   // S3 signs the path as sent; other services sign it escaped once more.
