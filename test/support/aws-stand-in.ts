@@ -1,13 +1,14 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { onTestFinished } from 'vitest';
 
 /**
  * A local HTTP server standing in for an AWS service that cannot run here (S3, KMS). It answers
  * through `answer`, records every request as it arrived on the wire, and checks its Signature
  * Version 4 signature from scratch (RFC-style, independently of the signer the client uses):
  * a header or path changed after signing, or a wrong scope, fails the request with 403 as AWS
- * would.
+ * would. Call it inside a test: the server closes when the test finishes.
  */
 export interface ReceivedRequest {
   method: string;
@@ -35,7 +36,7 @@ export const STAND_IN_REGION = 'eu-west-1';
 export async function startStandIn(
   service: string,
   answer: (request: ReceivedRequest) => StandInAnswer | Promise<StandInAnswer>,
-): Promise<{ endpoint: string; requests: ReceivedRequest[]; close: () => Promise<void> }> {
+): Promise<{ endpoint: string; requests: ReceivedRequest[] }> {
   const requests: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -59,12 +60,12 @@ export async function startStandIn(
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
   const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { endpoint: `http://127.0.0.1:${port}`, requests };
 }
 
 const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');

@@ -2,7 +2,7 @@
 // that speaks DynamoDB's JSON protocol: DynamoDB Local never throttles, drops a connection or
 // fails with a 5xx, so those answers are staged here.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AwsServiceError } from '../../../functions/store/aws-http.ts';
 import { DynamoDocumentClient, GetCommand } from '../../../functions/store/dynamo.ts';
 import {
@@ -11,11 +11,6 @@ import {
   type StandInAnswer,
   startStandIn,
 } from '../../support/aws-stand-in.ts';
-
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
 
 const jsonError = (status: number, type: string, message: string): StandInAnswer => ({
   status,
@@ -32,7 +27,6 @@ const found: StandInAnswer = {
 async function clientAnswering(...answers: StandInAnswer[]) {
   let next = 0;
   const server = await startStandIn('dynamodb', () => answers[Math.min(next++, answers.length - 1)]!);
-  closers.push(server.close);
   const client = new DynamoDocumentClient({
     endpoint: server.endpoint,
     region: STAND_IN_REGION,

@@ -5,7 +5,7 @@
 // how the adapters read S3's answers.
 
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeTile } from '../../../functions/journal/tiles.ts';
 import { AwsServiceError } from '../../../functions/store/aws-http.ts';
 import { s3PublishedCheckpoints, s3PublishedTiles } from '../../../functions/store/checkpoint-bucket.ts';
@@ -27,11 +27,6 @@ interface StoredObject {
 }
 
 const BUCKET = 'checkpoints-bucket';
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-
 const xmlError = (status: number, code: string, message: string): StandInAnswer => ({
   status,
   headers: { 'content-type': 'application/xml' },
@@ -86,7 +81,6 @@ async function standInS3(options: { denyHead?: boolean; slowDowns?: number } = {
     return xmlError(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
   };
   const server = await startStandIn('s3', answer);
-  closers.push(server.close);
   const bucket = new S3Bucket(BUCKET, {
     endpoint: server.endpoint,
     region: STAND_IN_REGION,

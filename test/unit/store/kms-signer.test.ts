@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openCheckpoint, signCheckpoint } from '../../../functions/journal/checkpoint.ts';
 import { localEd25519Signer } from '../../../functions/journal/local-signer.ts';
 import { verifierKeyString } from '../../../functions/journal/note.ts';
@@ -12,11 +12,6 @@ import { STAND_IN_CREDENTIALS, STAND_IN_REGION, startStandIn } from '../../suppo
 // GetPublicKey: DER SPKI; Sign with ED25519_SHA_512 over RAW: PureEdDSA), using node:crypto,
 // and refuses a request whose SigV4 signature does not hold. What is under test is our side:
 // the wire format, SPKI parsing, the request and key IDs.
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-
 async function kmsStandIn(keySpec = 'ECC_NIST_EDWARDS25519') {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const requests: Record<string, unknown>[] = [];
@@ -45,7 +40,6 @@ async function kmsStandIn(keySpec = 'ECC_NIST_EDWARDS25519') {
       body: JSON.stringify({ __type: 'UnknownOperationException', message: 'unknown operation' }),
     };
   });
-  closers.push(server.close);
   const client = new KmsClient({
     endpoint: server.endpoint,
     region: STAND_IN_REGION,
