@@ -48,6 +48,11 @@ export async function rulesCheck(dir = 'rules', out: TextSink = process.stdout):
   for (const t of rs.tables) out.write(`  table ${t.name} (${t.kind}): ${t.entries} entries\n`);
   out.write(`  ${rs.files.length} files\n`);
   for (const w of rs.warnings) out.write(`  warning: ${formatIssue(w)}\n`);
+  for (const source of rs.expressions.interpreted) {
+    out.write(
+      `  warning: '${source}' does not compile to code: it runs here on cel-js's evaluator, which the deployed functions do not carry, so synth and the local stack refuse it\n`,
+    );
+  }
   return 0;
 }
 

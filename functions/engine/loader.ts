@@ -1,11 +1,13 @@
+import { celJsFrontEnd } from './cel-checker.ts';
 import type { RuleSetFile } from './hash.ts';
 import { readRuleSetFiles } from './rule-files.ts';
 import type { RuleSet } from './rule-set.ts';
 import { type LoadOptions, loadRuleSetWith } from './rule-set-loader.ts';
 import { YamlSource } from './yaml-source.ts';
 
-// Rule sets read from their YAML files: the CLI, the local stack, synth and tests. A Lambda
-// bundle loads through rule-set-loader.ts and recorded-source.ts instead, without YAML.
+// Rule sets read from their YAML files, checked by cel-js: the CLI, the local stack, synth and
+// tests. A Lambda bundle loads through rule-set-loader.ts and recorded-source.ts instead,
+// without YAML or a CEL parser.
 export { readRuleSetFiles, readRuleTestFiles } from './rule-files.ts';
 export { type LoadOptions, MANIFEST } from './rule-set-loader.ts';
 
@@ -17,7 +19,7 @@ export const readYaml = (file: RuleSetFile) => new YamlSource(file.path, file.co
  * ruleset.yaml). Throws RuleSetError listing every located problem.
  */
 export function loadRuleSetFromFiles(files: readonly RuleSetFile[], options: LoadOptions = {}): RuleSet {
-  return loadRuleSetWith(files, readYaml, options);
+  return loadRuleSetWith(files, { source: readYaml, cel: celJsFrontEnd }, options);
 }
 
 /**

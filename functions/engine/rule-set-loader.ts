@@ -1,7 +1,14 @@
 import { posix } from 'node:path';
 import type * as z from '#functions/zod.ts';
 import type { AdjustmentGroup } from '../claims/decision.ts';
-import { CelEnvironments, type CompiledExpression, isProblem, mergeReads, type ParamValue } from './cel.ts';
+import {
+  CelEnvironments,
+  type CelFrontEnd,
+  type CompiledExpression,
+  isProblem,
+  mergeReads,
+  type ParamValue,
+} from './cel.ts';
 import { type CsvRow, CsvSyntaxError, parseCsv } from './csv.ts';
 import { analyseTable, compileCell } from './decision-table.ts';
 import { RuleSetError, type RuleSetIssue } from './errors.ts';
@@ -31,6 +38,16 @@ import { RuleSet } from './rule-set.ts';
 import type { RuleSource, SourceReader } from './rule-source.ts';
 import { loadTable, type ReferenceTable, type TableKind, type Window } from './tables.ts';
 import { factsReader } from './trace-values.ts';
+
+/**
+ * How the loader reads a rule set: each rule file's value and positions, and each expression's
+ * parse and type check. YAML and cel-js (loader.ts), or what synth recorded of them
+ * (recorded-source.ts) in a Lambda bundle, which then ships neither parser.
+ */
+export interface RuleSetReaders {
+  source: SourceReader;
+  cel: CelFrontEnd;
+}
 
 /** How to load a rule set. */
 export interface LoadOptions {
@@ -118,7 +135,7 @@ class Loader {
 
   constructor(
     files: readonly RuleSetFile[],
-    private readonly read: SourceReader,
+    private readonly readers: RuleSetReaders,
     private readonly options: LoadOptions = {},
   ) {
     for (const f of files) {
@@ -158,7 +175,7 @@ class Loader {
       });
       return undefined;
     }
-    const src = this.read(manifestFile);
+    const src = this.readers.source(manifestFile);
     const syntax = src.syntaxIssues();
     if (syntax.length > 0) {
       this.issues.push(...syntax);
@@ -172,7 +189,7 @@ class Loader {
     for (const [k, v] of Object.entries(manifest.params)) {
       params[k] = typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v;
     }
-    this.cel = new CelEnvironments(params, this.tables);
+    this.cel = new CelEnvironments(params, this.tables, this.readers.cel);
     this.cel.useClosures = this.options.evaluator !== 'cel-js';
 
     const rules: Record<Phase, CompiledRule[]> = { claim: [], edit: [], price: [], benefit: [] };
@@ -258,7 +275,7 @@ class Loader {
   }
 
   private loadRuleFile(f: RuleSetFile): CompiledRule[] {
-    const src = this.read(f);
+    const src = this.readers.source(f);
     const syntax = src.syntaxIssues();
     if (syntax.length > 0) {
       this.issues.push(...syntax);
@@ -772,15 +789,15 @@ function rowWindow(
 
 /**
  * Loads a rule set from in-memory files (paths relative to the rule-set root, which holds
- * ruleset.yaml), each rule file read through `read`. Throws RuleSetError listing every
- * located problem. loader.ts reads YAML; a Lambda bundle reads what synth recorded.
+ * ruleset.yaml), read through `readers`. Throws RuleSetError listing every located problem.
+ * loader.ts reads YAML with cel-js; a Lambda bundle reads what synth recorded.
  */
 export function loadRuleSetWith(
   files: readonly RuleSetFile[],
-  read: SourceReader,
+  readers: RuleSetReaders,
   options: LoadOptions = {},
 ): RuleSet {
-  const loader = new Loader(files, read, options);
+  const loader = new Loader(files, readers, options);
   const ruleSet = loader.load();
   if (!ruleSet || loader.issues.length > 0) throw new RuleSetError(loader.issues);
   return ruleSet;

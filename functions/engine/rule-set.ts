@@ -53,8 +53,11 @@ export class RuleSet implements RuleSetPort {
   readonly warnings: readonly RuleSetIssue[];
   readonly rules: readonly RuleSummary[];
   readonly tables: readonly TableSummary[];
-  /** CEL expressions in the set, and how many run as compiled closures (the rest on cel-js). */
-  readonly expressions: { total: number; compiled: number };
+  /**
+   * CEL expressions in the set, how many run as generated code, and the sources of those that
+   * run on cel-js's evaluator instead.
+   */
+  readonly expressions: { total: number; compiled: number; interpreted: readonly string[] };
   private readonly program: RuleProgram;
 
   constructor(init: RuleSetInit) {
@@ -99,7 +102,8 @@ export class RuleSet implements RuleSetPort {
         ),
       ]),
     );
-    this.expressions = { total: all.length, compiled: all.filter((e) => e.compiled).length };
+    const interpreted = all.filter((e) => !e.compiled).map((e) => e.source);
+    this.expressions = { total: all.length, compiled: all.length - interpreted.length, interpreted };
   }
 
   /**

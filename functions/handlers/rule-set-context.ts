@@ -1,10 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { activationKey } from '#claims/rule-simulation.ts';
-import {
-  type RecordedRuleSources,
-  RecordedSourcesError,
-  recordedSourceReader,
-} from '#engine/recorded-source.ts';
+import { type RecordedRuleSources, RecordedSourcesError, recordedReaders } from '#engine/recorded-source.ts';
 import { readRuleSetFiles } from '#engine/rule-files.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
 import { loadRuleSetWith } from '#engine/rule-set-loader.ts';
@@ -12,8 +8,9 @@ import { log } from '#http/logger.ts';
 import * as app from './app-context.ts';
 
 // Kept apart from app-context so that only the handlers that decide claims bundle the engine
-// (CEL and the rule files' schemas); the others stay small and start fast. No YAML parser:
-// the rule files are read through what was recorded when they were checked (RULE_SOURCES).
+// (the CEL compiler and the rule files' schemas); the others stay small and start fast. No YAML
+// or CEL parser: the rule files and their expressions are read through what was recorded when
+// they were checked (RULE_SOURCES).
 
 let ruleSet: Promise<RuleSet> | undefined;
 
@@ -52,7 +49,7 @@ function loadShipped(): RuleSet {
   }
   const recorded = JSON.parse(readFileSync(RULE_SOURCES, 'utf8')) as RecordedRuleSources;
   try {
-    return loadRuleSetWith(readRuleSetFiles(RULES_DIR), recordedSourceReader(recorded));
+    return loadRuleSetWith(readRuleSetFiles(RULES_DIR), recordedReaders(recorded));
   } catch (error: unknown) {
     // Files that are not the ones recorded at synth are not the pinned ones either.
     if (!(error instanceof RecordedSourcesError)) throw error;

@@ -91,6 +91,25 @@ describe('rules check', () => {
     );
   });
 
+  it('warns of an expression the deployed functions cannot run (outside the compiled subset)', async () => {
+    const dir = join(work, 'interpreted');
+    await cp(RULES_DIR, dir, { recursive: true });
+    const benefits = join(dir, 'benefits.yaml');
+    await writeFile(
+      benefits,
+      (await readFile(benefits, 'utf8')).replace(
+        "when: inList('em-office-visits', line.procedureCode)\n",
+        `when: "inList('em-office-visits', line.procedureCode) && {'a': 1}['a'] == 1"\n`,
+      ),
+    );
+    const out = new Buffer();
+    expect(await rulesCheck(dir, out)).toBe(0);
+    expect(out.text).toContain(
+      "warning: 'inList('em-office-visits', line.procedureCode) && {'a': 1}['a'] == 1' does not compile to code",
+    );
+    expect(out.text).toContain('so synth and the local stack refuse it');
+  });
+
   it('reports overlapping rows of a UNIQUE table and gaps in a table declared complete', async () => {
     const dir = join(work, 'tables');
     await cp(RULES_DIR, dir, { recursive: true });

@@ -3,21 +3,21 @@ import { readRuleSetFiles, readRuleTestFiles } from '../../../functions/engine/l
 import {
   type RecordedRuleSources,
   RecordedSourcesError,
-  recordedSourceReader,
+  recordedReaders,
 } from '../../../functions/engine/recorded-source.ts';
 import { loadRuleSetWith } from '../../../functions/engine/rule-set-loader.ts';
 import { recordRuleSources } from '../../../functions/engine/rule-source-recorder.ts';
 import { parseRuleTests, runRuleTests } from '../../../functions/engine/rule-tests.ts';
 import { RULES_DIR } from './fixtures.ts';
 
-// A Lambda bundle loads its rule files through what synth recorded of them, without a YAML
-// parser: it must be the same rule set, traced to the same lines, and only for those files.
+// A Lambda bundle loads its rule files through what synth recorded of them, without a YAML or
+// CEL parser: it must be the same rule set, traced to the same lines, and only for those files.
 describe('rule files read through their synth-time record', () => {
   const files = readRuleSetFiles(RULES_DIR);
   const { ruleSet: fromYaml, recorded } = recordRuleSources(files);
   // As shipped: through JSON.
   const shipped = JSON.parse(JSON.stringify(recorded)) as RecordedRuleSources;
-  const fromRecord = loadRuleSetWith(files, recordedSourceReader(shipped));
+  const fromRecord = loadRuleSetWith(files, recordedReaders(shipped));
 
   it('is the same rule set: hash, rules, their source lines, tables and compiled expressions', () => {
     expect(fromRecord.hash).toBe(fromYaml.hash);
@@ -42,18 +42,39 @@ describe('rule files read through their synth-time record', () => {
     const edited = files.map((f) =>
       f.path === 'fraud.yaml' ? { ...f, content: `${f.content}\n# edited after synth\n` } : f,
     );
-    expect(() => loadRuleSetWith(edited, recordedSourceReader(shipped))).toThrow(
+    expect(() => loadRuleSetWith(edited, recordedReaders(shipped))).toThrow(
       new RecordedSourcesError('fraud.yaml differs from the file recorded at synth'),
     );
   });
 
   it('refuses a rule file it has no record of, and a record of another format', () => {
     const { 'coding.yaml': _dropped, ...others } = shipped.files;
-    expect(() => loadRuleSetWith(files, recordedSourceReader({ ...shipped, files: others }))).toThrow(
+    expect(() => loadRuleSetWith(files, recordedReaders({ ...shipped, files: others }))).toThrow(
       /coding\.yaml was not recorded at synth/,
     );
     expect(() =>
-      recordedSourceReader({ ...shipped, format: 'something-else/9' } as unknown as RecordedRuleSources),
+      recordedReaders({ ...shipped, format: 'something-else/9' } as unknown as RecordedRuleSources),
     ).toThrow(RecordedSourcesError);
+  });
+
+  it('takes every expression from the record (a bundle has no CEL parser), refusing one not recorded', () => {
+    expect(Object.keys(shipped.expressions).length).toBeGreaterThanOrEqual(fromYaml.expressions.total);
+    const [dropped] = Object.keys(shipped.expressions);
+    const { [dropped!]: _gone, ...others } = shipped.expressions;
+    expect(() => loadRuleSetWith(files, recordedReaders({ ...shipped, expressions: others }))).toThrow(
+      /^the expression '.+' was not recorded at synth$/,
+    );
+  });
+
+  it('refuses to record a rule set with an expression outside the compiled subset, naming it', () => {
+    const plain = "when: inList('em-office-visits', line.procedureCode)\n";
+    const withMap = `when: "inList('em-office-visits', line.procedureCode) && {'a': 1}['a'] == 1"\n`;
+    const edited = files.map((f) =>
+      f.path === 'benefits.yaml' ? { ...f, content: f.content.replace(plain, withMap) } : f,
+    );
+    expect(edited.find((f) => f.path === 'benefits.yaml')?.content).toContain("{'a': 1}");
+    expect(() => recordRuleSources(edited)).toThrow(
+      "these expressions do not compile to code, and the Lambda bundles carry no CEL evaluator: 'inList('em-office-visits', line.procedureCode) && {'a': 1}['a'] == 1'",
+    );
   });
 });
