@@ -49,7 +49,11 @@ export async function startStandIn(
         body: Buffer.concat(chunks),
       };
       requests.push(request);
-      const problem = signatureProblem(request, service);
+      const problem = signatureProblem(request, {
+        service,
+        region: STAND_IN_REGION,
+        credentials: STAND_IN_CREDENTIALS,
+      });
       const reply: StandInAnswer = problem ? { status: 403, body: problem } : await answer(request);
       if (reply.drop) {
         req.socket.destroy();
@@ -71,8 +75,18 @@ export async function startStandIn(
 const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
 
-/** Why the request's SigV4 signature does not hold, or null when it does. */
-function signatureProblem(request: ReceivedRequest, service: string): string | null {
+export interface SigningScope {
+  service: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/**
+ * Why the request's SigV4 signature does not hold for `scope`, or null when it does. Checked
+ * against AWS's published Signature Version 4 test suite in test/unit/store/aws-stand-in.test.ts.
+ */
+export function signatureProblem(request: ReceivedRequest, scope: SigningScope): string | null {
+  const { service, credentials } = scope;
   const authorization = String(request.headers.authorization ?? '');
   const match =
     /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
@@ -80,16 +94,17 @@ function signatureProblem(request: ReceivedRequest, service: string): string | n
     );
   if (!match) return `malformed Authorization: ${authorization}`;
   const [, keyId, day, region, signedService, signedHeaderList, signature] = match as unknown as string[];
-  if (keyId !== STAND_IN_CREDENTIALS.accessKeyId || region !== STAND_IN_REGION || signedService !== service) {
+  if (keyId !== credentials.accessKeyId || region !== scope.region || signedService !== service) {
     return `wrong credential scope ${keyId}/${region}/${signedService}`;
   }
   const amzDate = String(request.headers['x-amz-date'] ?? '');
   if (!amzDate.startsWith(day!)) return 'x-amz-date is not the signed day';
   const signed = signedHeaderList!.split(';');
-  for (const required of ['host', 'x-amz-date', 'x-amz-security-token']) {
-    if (!signed.includes(required)) return `${required} is not signed`;
+  const required = ['host', 'x-amz-date', ...(credentials.sessionToken ? ['x-amz-security-token'] : [])];
+  for (const name of required) {
+    if (!signed.includes(name)) return `${name} is not signed`;
   }
-  if (request.headers['x-amz-security-token'] !== STAND_IN_CREDENTIALS.sessionToken) {
+  if (credentials.sessionToken && request.headers['x-amz-security-token'] !== credentials.sessionToken) {
     return 'InvalidToken';
   }
   const [rawPath = '/', rawQuery = ''] = request.path.split('?');
@@ -118,9 +133,9 @@ function signatureProblem(request: ReceivedRequest, service: string): string | n
     signedHeaderList,
     payloadHash,
   ].join('\n');
-  const scope = `${day}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-  let key = hmac(`AWS4${STAND_IN_CREDENTIALS.secretAccessKey}`, day!);
+  const credentialScope = `${day}/${region}/${service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, credentialScope, sha256Hex(canonicalRequest)].join('\n');
+  let key = hmac(`AWS4${credentials.secretAccessKey}`, day!);
   for (const part of [region!, service, 'aws4_request']) key = hmac(key, part);
   const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
   return expected === signature ? null : 'SignatureDoesNotMatch';
