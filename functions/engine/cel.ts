@@ -160,7 +160,7 @@ const moreOf = (a: bigint, b: bigint) => (a > b ? a : b);
  * The CEL of one rule set: its functions, parameters and tables, and the compiler from checked
  * expressions to code.
  */
-export class CelEnvironments {
+export class RuleSetCel {
   readonly runtime: CelRuntime = { asOf: '', tracing: false, lookups: undefined };
   readonly params: object;
   private readonly checker: CelChecker;

@@ -1,4 +1,4 @@
-import { type CelEnvironments, isProblem } from './cel.ts';
+import { isProblem, type RuleSetCel } from './cel.ts';
 import { inWindow } from './dates.ts';
 import { RuleEvaluationError } from './errors.ts';
 import type { Phase } from './fact-model.ts';
@@ -142,7 +142,7 @@ export interface CellWithLiterals extends CompiledCell {
 export function compileCell(
   text: string,
   type: string,
-  cel: CelEnvironments,
+  cel: RuleSetCel,
   phase: Phase,
 ): CellWithLiterals | CellProblem {
   const t = text.trim();

@@ -11,7 +11,7 @@ import type {
 } from '../claims/decision.ts';
 import { decisionTotals, FRAUD_REVIEW } from '../claims/decision.ts';
 import type { CoveragePeriod } from '../claims/records.schema.ts';
-import type { CelEnvironments } from './cel.ts';
+import type { RuleSetCel } from './cel.ts';
 import { inWindow, planYearOf } from './dates.ts';
 import { aggregate, selectRows } from './decision-table.ts';
 import { RuleEvaluationError } from './errors.ts';
@@ -39,7 +39,7 @@ import { type PlainCache, plainList, toPlain } from './trace-values.ts';
 export interface RuleProgram {
   readonly hash: string;
   readonly fraudThreshold: number;
-  readonly cel: CelEnvironments;
+  readonly cel: RuleSetCel;
   readonly rules: Readonly<Record<Phase, readonly CompiledRule[]>>;
   /** Phases with at least one effective-dated rule (the others skip the date filter). */
   readonly dated: Readonly<Record<Phase, boolean>>;

@@ -1,10 +1,10 @@
 import type { AdjustmentGroup } from '../claims/decision.ts';
 import {
-  type CelEnvironments,
   type CompiledExpression,
   type CompileProblem,
   type FactRead,
   isProblem,
+  type RuleSetCel,
 } from './cel.ts';
 import type { Phase } from './fact-model.ts';
 import type { Window } from './tables.ts';
@@ -120,7 +120,7 @@ export interface CompiledRule {
  */
 export function compileTemplate(
   text: string,
-  cel: CelEnvironments,
+  cel: RuleSetCel,
   phase: Phase,
 ): MessageTemplate | CompileProblem {
   const parts: (string | CompiledExpression)[] = [];

@@ -2,12 +2,12 @@ import { posix } from 'node:path';
 import type * as z from '#functions/zod.ts';
 import type { AdjustmentGroup } from '../claims/decision.ts';
 import {
-  CelEnvironments,
   type CelFrontEnd,
   type CompiledExpression,
   isProblem,
   mergeReads,
   type ParamValue,
+  RuleSetCel,
 } from './cel.ts';
 import { type CsvRow, CsvSyntaxError, parseCsv } from './csv.ts';
 import { analyseTable, compileCell } from './decision-table.ts';
@@ -130,7 +130,7 @@ class Loader {
   readonly warnings: RuleSetIssue[] = [];
   private readonly files = new Map<string, RuleSetFile>();
   private readonly used = new Map<string, RuleSetFile>();
-  private cel!: CelEnvironments;
+  private cel!: RuleSetCel;
   private tables = new Map<string, ReferenceTable>();
 
   constructor(
@@ -189,7 +189,7 @@ class Loader {
     for (const [k, v] of Object.entries(manifest.params)) {
       params[k] = typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v;
     }
-    this.cel = new CelEnvironments(params, this.tables, this.readers.cel);
+    this.cel = new RuleSetCel(params, this.tables, this.readers.cel);
     this.cel.useClosures = this.options.evaluator !== 'cel-js';
 
     const rules: Record<Phase, CompiledRule[]> = { claim: [], edit: [], price: [], benefit: [] };

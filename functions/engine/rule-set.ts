@@ -1,6 +1,6 @@
 import type { ClaimSubmission } from '../claims/claim.schema.ts';
 import type { ClaimFacts, Decision, RuleSetPort } from '../claims/decision.ts';
-import type { CelEnvironments } from './cel.ts';
+import type { RuleSetCel } from './cel.ts';
 import type { RuleSetIssue } from './errors.ts';
 import { evaluateClaim, type RuleProgram } from './evaluate.ts';
 import type { Phase } from './fact-model.ts';
@@ -30,7 +30,7 @@ export interface RuleSetInit {
   version: string;
   description: string;
   fraudThreshold: number;
-  cel: CelEnvironments;
+  cel: RuleSetCel;
   rules: Record<Phase, CompiledRule[]>;
   tables: ReferenceTable[];
   files: string[];
@@ -107,10 +107,10 @@ export class RuleSet implements RuleSetPort {
   }
 
   /**
-   * The compiled rules and CEL environments, for tooling that looks inside a rule set (the
+   * The compiled rules and the rule set's CEL, for tooling that looks inside a rule set (the
    * CEL benchmark). Not for evaluation: use `evaluate`.
    */
-  internals(): { rules: readonly CompiledRule[]; cel: CelEnvironments } {
+  internals(): { rules: readonly CompiledRule[]; cel: RuleSetCel } {
     return { rules: Object.values(this.program.rules).flat(), cel: this.program.cel };
   }
 

@@ -97,6 +97,12 @@ const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 const BASE_DELAY_MS = 100;
 const MAX_DELAY_MS = 20_000;
 
+/** Full jitter: a random pause up to 100 ms, 200 ms, 400 ms… after attempt 1, 2, 3… */
+const backoff = (attempt: number) =>
+  new Promise((resolve) =>
+    setTimeout(resolve, Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1))),
+  );
+
 export class AwsHttpClient {
   readonly endpoint: URL;
   private readonly signer: SignatureV4;
@@ -132,33 +138,30 @@ export class AwsHttpClient {
    */
   async send(
     request: AwsRequest,
-    decodeError: (response: AwsResponse) => {
-      name: string;
-      message: string;
-      fields?: Record<string, unknown>;
-    },
+    decodeError: (response: AwsResponse) => DecodedError,
   ): Promise<AwsResponse & { $metadata: ResponseMetadata }> {
     for (let attempt = 1; ; attempt++) {
-      let failure: unknown;
+      let response: AwsResponse;
       try {
-        const response = await this.attempt(request);
-        const requestId = response.headers['x-amzn-requestid'] ?? response.headers['x-amz-request-id'];
-        const metadata: ResponseMetadata = {
-          httpStatusCode: response.status,
-          ...(typeof requestId === 'string' ? { requestId } : {}),
-          attempts: attempt,
-        };
-        if (response.status < 300) return { ...response, $metadata: metadata };
-        const { name, message, fields } = decodeError(response);
-        failure = new AwsServiceError(name, message, metadata, fields);
-        const retryable =
-          THROTTLING.has(name) || TRANSIENT.has(name) || TRANSIENT_STATUS.has(response.status);
-        if (!retryable || attempt >= this.maxAttempts) throw failure;
+        response = await this.attempt(request);
       } catch (error: unknown) {
-        if (error === failure || !isNetworkError(error) || attempt >= this.maxAttempts) throw error;
+        if (!isNetworkError(error) || attempt >= this.maxAttempts) throw error;
+        await backoff(attempt);
+        continue;
       }
-      const cap = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
+      const requestId = response.headers['x-amzn-requestid'] ?? response.headers['x-amz-request-id'];
+      const metadata: ResponseMetadata = {
+        httpStatusCode: response.status,
+        ...(typeof requestId === 'string' ? { requestId } : {}),
+        attempts: attempt,
+      };
+      if (response.status < 300) return { ...response, $metadata: metadata };
+      const { name, message, fields } = decodeError(response);
+      const retryable = THROTTLING.has(name) || TRANSIENT.has(name) || TRANSIENT_STATUS.has(response.status);
+      if (!retryable || attempt >= this.maxAttempts) {
+        throw new AwsServiceError(name, message, metadata, fields);
+      }
+      await backoff(attempt);
     }
   }
 

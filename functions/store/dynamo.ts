@@ -36,7 +36,8 @@ import {
  * dropped).
  */
 
-abstract class DocumentCommand<Input, Output> {
+/** A DynamoDB operation and its input; `output` only carries the output's type. */
+export abstract class DocumentCommand<Input, Output> {
   abstract readonly operation: string;
   declare readonly output: Output;
   constructor(readonly input: Input) {}
@@ -72,8 +73,6 @@ export class TransactWriteCommand extends DocumentCommand<
 > {
   readonly operation = 'TransactWriteItems';
 }
-
-export type { DocumentCommand };
 
 /** What the stores need of a client: one operation at a time. */
 export interface DocumentClient {
@@ -118,7 +117,6 @@ export class DynamoDocumentClient implements DocumentClient {
 // values found on the way is converted as a whole, so user data is never walked as structure.
 
 const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertTopLevelContainer: true } as const;
-type Shape = unknown;
 
 const itemToAttributes = (item: Record<string, unknown>): Record<string, AttributeValue> => {
   const out: Record<string, AttributeValue> = {};
@@ -144,7 +142,11 @@ const ITEM_LIST_KEYS = new Set(['Items', 'Keys']);
 // Keys whose value maps table names to structure (a table may be called anything).
 const TABLE_MAP_KEYS = new Set(['RequestItems', 'Responses', 'UnprocessedItems', 'UnprocessedKeys']);
 
-function walk(value: Shape, convert: (item: Record<string, unknown>) => unknown, tableValues = false): Shape {
+function walk(
+  value: unknown,
+  convert: (item: Record<string, unknown>) => unknown,
+  tableValues = false,
+): unknown {
   if (Array.isArray(value)) return value.map((element) => walk(element, convert, tableValues));
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return value;
   const out: Record<string, unknown> = {};
