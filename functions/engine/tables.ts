@@ -265,7 +265,19 @@ const columnSpecs: Record<TableKind, ColumnSpec> = {
 };
 
 /** YYYYMMDD (CMS, OIG) or YYYY-MM-DD to ISO; '' / '*' / '00000000' mean "none". */
+// Tables repeat their dates (a quarter's effective date on every MUE row): each is checked once.
+const parsedDates = new Map<string, string | null | undefined>();
+
 function parseDate(raw: string): string | null | undefined {
+  let parsed = parsedDates.get(raw);
+  if (parsed === undefined && !parsedDates.has(raw)) {
+    parsed = checkDate(raw);
+    if (parsedDates.size < 100_000) parsedDates.set(raw, parsed);
+  }
+  return parsed;
+}
+
+function checkDate(raw: string): string | null | undefined {
   const s = raw.trim();
   if (s === '' || s === '*' || s === '00000000') return null;
   const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
@@ -301,16 +313,47 @@ function loadCsvTable(table: ReferenceTable, rows: CsvRow[], path: string, issue
     }
   }
   if (Object.entries(spec).some(([key, col]) => col.required && index[key] === undefined)) return;
-  for (const row of rows.slice(1)) {
-    const cell = (key: string): CsvCell | undefined => {
-      const i = index[key];
-      return i === undefined ? undefined : row.cells[i];
-    };
-    const text = (key: string) => cell(key)?.value.trim() ?? '';
-    const fail = (key: string, message: string) => {
-      const c = cell(key);
-      issues.push({ file: path, line: c?.line ?? row.line, column: c?.column ?? 1, message });
-    };
+  // The helpers read the row in hand: made once, not once per row (tables run to ~10,000 rows,
+  // loaded on a function's first request).
+  let row = header;
+  const cell = (key: string): CsvCell | undefined => {
+    const i = index[key];
+    return i === undefined ? undefined : row.cells[i];
+  };
+  const text = (key: string) => cell(key)?.value.trim() ?? '';
+  const fail = (key: string, message: string) => {
+    const c = cell(key);
+    issues.push({ file: path, line: c?.line ?? row.line, column: c?.column ?? 1, message });
+  };
+  const date = (key: string): string | null | undefined => {
+    const parsed = parseDate(text(key));
+    if (parsed === undefined) fail(key, `'${text(key)}' is not a date (YYYY-MM-DD or YYYYMMDD)`);
+    return parsed;
+  };
+  const window = (): Window | undefined => {
+    const from = index.effectiveFrom === undefined ? null : date('effectiveFrom');
+    const to = index.effectiveTo === undefined ? null : date('effectiveTo');
+    if (from === undefined || to === undefined) return undefined;
+    return { from: from ?? undefined, to: to ?? undefined };
+  };
+  const integer = (key: string, min: number): number | undefined => {
+    const s = text(key);
+    const v = Number(s);
+    if (s === '' || !Number.isInteger(v) || v < min) {
+      fail(key, `'${s}' must be a whole number ≥ ${min}`);
+      return undefined;
+    }
+    return v;
+  };
+  const code = (key: string): string | undefined => {
+    const s = text(key);
+    if (!/^[A-Za-z0-9.]{1,10}$/.test(s)) {
+      fail(key, `'${s}' is not a code`);
+      return undefined;
+    }
+    return s;
+  };
+  for (row of rows.slice(1)) {
     if (row.cells.length < header.cells.length) {
       issues.push({
         file: path,
@@ -320,34 +363,6 @@ function loadCsvTable(table: ReferenceTable, rows: CsvRow[], path: string, issue
       });
       continue;
     }
-    const date = (key: string): string | null | undefined => {
-      const parsed = parseDate(text(key));
-      if (parsed === undefined) fail(key, `'${text(key)}' is not a date (YYYY-MM-DD or YYYYMMDD)`);
-      return parsed;
-    };
-    const window = (): Window | undefined => {
-      const from = index.effectiveFrom === undefined ? null : date('effectiveFrom');
-      const to = index.effectiveTo === undefined ? null : date('effectiveTo');
-      if (from === undefined || to === undefined) return undefined;
-      return { from: from ?? undefined, to: to ?? undefined };
-    };
-    const integer = (key: string, min: number): number | undefined => {
-      const s = text(key);
-      const v = Number(s);
-      if (s === '' || !Number.isInteger(v) || v < min) {
-        fail(key, `'${s}' must be a whole number ≥ ${min}`);
-        return undefined;
-      }
-      return v;
-    };
-    const code = (key: string): string | undefined => {
-      const s = text(key);
-      if (!/^[A-Za-z0-9.]{1,10}$/.test(s)) {
-        fail(key, `'${s}' is not a code`);
-        return undefined;
-      }
-      return s;
-    };
     switch (table.kind) {
       case 'codeList': {
         const c = code('code');

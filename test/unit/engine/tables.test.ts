@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../../functions/engine/csv.ts';
 import type { RuleSetIssue } from '../../../functions/engine/errors.ts';
@@ -175,5 +176,36 @@ describe('CSV parser', () => {
 
   it('locates an unterminated quote', () => {
     expect(() => parseCsv('a,b\n1,"open\n')).toThrowError(/never closed/);
+  });
+
+  it('reads back any rows written as RFC 4180, with each row and cell where it was written (property)', () => {
+    const cellText = fc.string({
+      unit: fc.constantFrom('a', 'Z', '1', ' ', ',', '"', '\n', '\r\n', '#', 'é'),
+    });
+    const table = fc.array(fc.array(cellText, { minLength: 1, maxLength: 5 }), {
+      minLength: 1,
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(table, fc.constantFrom('\n', '\r\n'), (rows, eol) => {
+        // A row of one empty cell would be a blank line, which the parser skips: quote it.
+        const quote = (cell: string, first: boolean) =>
+          /[",\r\n]/.test(cell) || (first && (cell === '' || cell.startsWith('#')))
+            ? `"${cell.replaceAll('"', '""')}"`
+            : cell;
+        const lines = rows.map((cells) => cells.map((cell, i) => quote(cell, i === 0)).join(','));
+        const text = lines.join(eol) + eol;
+        const parsed = parseCsv(text);
+        expect(parsed.map((row) => row.cells.map((cell) => cell.value))).toEqual(rows);
+        // Each row starts on the line after everything written before it.
+        let line = 1;
+        for (const [i, row] of parsed.entries()) {
+          expect(row.line).toBe(line);
+          expect(row.cells[0]).toMatchObject({ line, column: 1 });
+          line += (lines[i]!.match(/\n/g)?.length ?? 0) + 1;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
