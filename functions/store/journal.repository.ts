@@ -59,6 +59,12 @@ const LEASE_KEY = { pk: 'STATE', sk: 'SEQUENCER' } as const;
 // An entry is stored whole in one item (pending, then sequenced); DynamoDB items stop at 400 KB.
 const MAX_ENTRY_BYTES = 350 * 1024;
 
+/** What one sequencing round did, and which of this process's pending reads it made. */
+interface Round {
+  receipts: Map<string, JournalReceipt>;
+  read: number;
+}
+
 /**
  * The journal's write side: append directly when uncontended, else stage, then sequence.
  *
@@ -79,7 +85,9 @@ const MAX_ENTRY_BYTES = 350 * 1024;
  * "Journal sequencing" for the throughput math.
  */
 export class JournalRepository {
-  private inFlight: Promise<Map<string, JournalReceipt>> | undefined;
+  private inFlight: Promise<Round> | undefined;
+  /** How many rounds of this process have started reading the pending partitions. */
+  private pendingReads = 0;
   private directInFlight = false;
   /**
    * The size after this process's last direct append, or its last group commit when that held
@@ -277,11 +285,14 @@ export class JournalRepository {
    */
   async receipt(key: string, staged = false): Promise<JournalReceipt> {
     this.waiting++;
+    // Rounds of this process that read the pending partitions after now see this entry.
+    const staging = this.pendingReads;
     try {
       const deadline = Date.now() + RECEIPT_TIMEOUT_MS;
       let lease: Lease | undefined;
-      for (let first = true; Date.now() < deadline; first = false) {
-        if (!staged || !first) {
+      let lookUp = !staged;
+      while (Date.now() < deadline) {
+        if (lookUp) {
           const seen = await this.lookUp(key);
           if (seen.found === null)
             throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
@@ -289,9 +300,15 @@ export class JournalRepository {
           if (index !== undefined) return { index, leafHash: hash, key };
           lease = seen.lease;
         }
+        lookUp = true;
         if (await this.holdLease(lease)) {
-          const assigned = (await this.sequenceShared()).get(key);
+          const round = await this.sequenceShared();
+          const assigned = round.receipts.get(key);
           if (assigned) return assigned;
+          // A round that read the pending entries before this one was staged could not take
+          // it: the next round will, and nobody else sequences while this process holds the
+          // lease, so there is nothing to look up meanwhile.
+          if (round.read <= staging) lookUp = false;
         } else {
           await sleep(POLL_MS * (0.5 + Math.random()));
         }
@@ -406,7 +423,7 @@ export class JournalRepository {
    * Concurrent callers in one process share a single sequencing round instead of racing each
    * other for the counter; across processes the counter's condition arbitrates.
    */
-  private sequenceShared(): Promise<Map<string, JournalReceipt>> {
+  private sequenceShared(): Promise<Round> {
     this.inFlight ??= this.sequencePending().finally(() => {
       this.inFlight = undefined;
     });
@@ -421,16 +438,17 @@ export class JournalRepository {
    * counter, in a 2-item transaction, then writes the entry and key items from it and deletes
    * the pending ones. Until that is done the counter marks the manifest as being written:
    * direct appends and other rounds wait for it, and whoever finds it so (a crashed round's)
-   * finishes it first. Returns the receipts of the entries this call sequenced.
+   * finishes it first. Returns the receipts of the entries this round sequenced.
    */
-  async sequencePending(): Promise<Map<string, JournalReceipt>> {
+  private async sequencePending(): Promise<Round> {
     const { size, writing } = await this.sequence();
     if (writing !== undefined) await this.finishManifest(writing);
     // Read only now, after the counter: every round committed before that read has deleted its
     // pending items, and any round committed after it moves the size and fails this one. So
     // nothing read here is sequenced already, without a condition on each entry.
+    const read = ++this.pendingReads;
     const pending = await this.oldestPending();
-    if (pending.length === 0) return new Map();
+    if (pending.length === 0) return { receipts: new Map(), read };
     const receipts = new Map(
       pending.map((p, i) => [p.key, { index: size + i, leafHash: p.leafHash, key: p.key }]),
     );
@@ -439,11 +457,11 @@ export class JournalRepository {
       pending.length <= this.transactionBatch && bytes <= TRANSACTION_ENTRY_BYTES
         ? await this.commitTransaction(size, pending)
         : await this.commitManifest(size, pending);
-    if (!committed) return new Map();
+    if (!committed) return { receipts: new Map(), read };
     // A round of one entry means nobody else was appending: the next append may go direct.
     // A fuller round means contention, where direct attempts would only lose the counter race.
     this.knownSize = pending.length === 1 ? size + 1 : undefined;
-    return receipts;
+    return { receipts, read };
   }
 
   /** A small round: every entry's items and the counter in one transaction. */
@@ -580,7 +598,7 @@ export class JournalRepository {
     this.lastSweep = Date.now();
     if (!(await this.holdLease())) return 0;
     try {
-      return (await this.sequenceShared()).size;
+      return (await this.sequenceShared()).receipts.size;
     } finally {
       if (this.waiting === 0) await this.releaseLease();
     }
