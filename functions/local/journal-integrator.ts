@@ -15,7 +15,8 @@ export interface RunningIntegrator {
  * integrateAndPublish once per batch), as a pipeline of three loops so that no stage waits for
  * the next: integration (the orphan sweep, then the Merkle tree), signing a checkpoint of the
  * integrated tree, and search indexing up to the newest checkpoint. The first two go again at
- * once after a round that did work; otherwise, and the indexer always, wait `intervalMs`.
+ * once after a round that did work; otherwise, and the indexer always, wait `intervalMs`, the
+ * signer only until the integrator has integrated something new.
  * Rounds of each loop never overlap; a failing round is logged and retried on the next tick,
  * as a stream retry would. Integrating the next
  * entries while the last are signed is safe: a checkpoint signs the tree state it read, whose
@@ -25,16 +26,18 @@ export function startJournalIntegrator(publisher: JournalPublisher, intervalMs =
   const { journal, tree, checkpoints, signer, origin, search } = publisher;
   let integratedSize = 0;
   let signedSize = 0;
-  const integrator = repeat('journal-integrator', intervalMs, async () => {
-    await journal.sweepPending();
-    const before = integratedSize;
-    integratedSize = (await tree.integrateAll()).size;
-    return integratedSize > before;
-  });
   const signing = repeat('journal-signer', intervalMs, async () => {
     const before = signedSize;
     signedSize = (await checkpoints.publishCheckpoint(signer, origin)).size;
     return signedSize > before;
+  });
+  const integrator = repeat('journal-integrator', intervalMs, async () => {
+    await journal.sweepPending();
+    const before = integratedSize;
+    integratedSize = (await tree.integrateAll()).size;
+    // An idle signer would only notice after its interval: wake it now.
+    if (integratedSize > before) signing.wake();
+    return integratedSize > before;
   });
   // Search may lag a little; it does not compete for the machine by going again at once.
   const indexer = search
@@ -84,7 +87,15 @@ function repeat(component: string, intervalMs: number, round: () => Promise<bool
       })
       .finally(() => {
         for (const wake of woken) wake();
-        if (!stopped) timer = setTimeout(tick, busy ? 0 : intervalMs);
+        if (!stopped) {
+          timer = setTimeout(
+            () => {
+              timer = undefined;
+              tick();
+            },
+            busy ? 0 : intervalMs,
+          );
+        }
       });
   };
   tick();
@@ -92,6 +103,13 @@ function repeat(component: string, intervalMs: number, round: () => Promise<bool
   return {
     /** Resolves after a full round that started after this call. */
     next: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    /** Starts the next round now if the loop is waiting out its interval. */
+    wake: () => {
+      if (stopped || timer === undefined) return;
+      clearTimeout(timer);
+      timer = undefined;
+      tick();
+    },
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
