@@ -3,6 +3,9 @@ import type { ItemKey } from './journal-keys.ts';
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
+// Requests in flight at once for one batch read or write: a round of 1,000 entries reads them
+// in 10 BatchGets and writes its nodes in 40 BatchWrites.
+const BATCH_CONCURRENCY = 4;
 
 /** Jittered exponential pause before retrying what DynamoDB left unprocessed. */
 export function backoff(attempt: number): Promise<void> {
@@ -36,10 +39,12 @@ export async function batchGetItems(
 ): Promise<Map<string, Record<string, unknown>>> {
   const unique = [...new Map(keys.map((key) => [itemId(key), key])).values()];
   const found = new Map<string, Record<string, unknown>>();
+  const chunks: Record<string, unknown>[][] = [];
   for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-    let pending: Record<string, unknown>[] = unique
-      .slice(i, i + BATCH_GET_LIMIT)
-      .map(({ pk, sk }) => ({ pk, sk }));
+    chunks.push(unique.slice(i, i + BATCH_GET_LIMIT).map(({ pk, sk }) => ({ pk, sk })));
+  }
+  await inParallel(chunks, BATCH_CONCURRENCY, async (chunk) => {
+    let pending = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await backoff(attempt);
       const out = await client.send(
@@ -63,7 +68,7 @@ export async function batchGetItems(
       }
       pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     }
-  }
+  });
   return found;
 }
 
@@ -75,7 +80,7 @@ export function batchPutAll(
   client: DocumentClient,
   table: string,
   items: readonly Record<string, unknown>[],
-  concurrency = 4,
+  concurrency = BATCH_CONCURRENCY,
 ): Promise<void> {
   return batchWriteAll(
     client,
@@ -90,7 +95,7 @@ export function batchDeleteAll(
   client: DocumentClient,
   table: string,
   keys: readonly ItemKey[],
-  concurrency = 4,
+  concurrency = BATCH_CONCURRENCY,
 ): Promise<void> {
   return batchWriteAll(
     client,
@@ -113,16 +118,25 @@ async function batchWriteAll(
   const chunks: WriteRequest[][] = [];
   for (let i = 0; i < writes.length; i += BATCH_WRITE_LIMIT)
     chunks.push(writes.slice(i, i + BATCH_WRITE_LIMIT));
+  await inParallel(chunks, concurrency, async (chunk) => {
+    let requests = chunk;
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const out = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
+    }
+  });
+}
+
+/** Runs `task` over `items`, at most `concurrency` at a time. */
+async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < chunks.length) {
-      let requests = chunks[next++] as WriteRequest[];
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-        requests = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
-      }
-    }
+    while (next < items.length) await task(items[next++] as T);
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
