@@ -58,7 +58,7 @@ export function readLocalState(stateDir: string): LocalState {
 
 /** The DynamoDB endpoint and journal table to read. */
 export interface Connection {
-  /** Undefined: the AWS SDK resolves it (and the credentials) itself. */
+  /** Undefined: the AWS client resolves it (AWS_ENDPOINT_URL…, else the region's) and the credentials itself. */
   endpoint: string | undefined;
   /** Where `endpoint` came from, for messages. */
   endpointFrom: 'option' | 'environment' | 'local.json' | 'sdk';

@@ -42,7 +42,7 @@ const environment = z.object({
    * entries staged in a dropped partition would wait for a sweep that no longer reads it.
    */
   JOURNAL_PENDING_SHARDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(64)), 4),
-  /** Set by the local server and tests; in the cloud the SDK resolves the endpoint itself. */
+  /** Set by the local server and tests; in the cloud the AWS client resolves the endpoint itself (store/aws-http.ts). */
   DYNAMODB_ENDPOINT: z.optional(z.string().check(z.url())),
 });
 
