@@ -37,11 +37,7 @@ export class S3Bucket {
       s3: true,
       endpoint:
         configured === undefined
-          ? (region) => {
-              const url = new URL(awsEndpoint('s3', region));
-              url.hostname = `${bucket}.${url.hostname}`;
-              return url.href;
-            }
+          ? (region) => virtualHostedEndpoint(bucket, region)
           : `${configured.replace(/\/$/, '')}/${encodeURIComponent(bucket)}`,
     });
   }
@@ -93,6 +89,13 @@ export class S3Bucket {
       throw error;
     }
   }
+}
+
+/** `https://<bucket>.s3.<region>.amazonaws.com/` (or its FIPS or China form). */
+export function virtualHostedEndpoint(bucket: string, region: string): string {
+  const url = new URL(awsEndpoint('s3', region));
+  url.hostname = `${bucket}.${url.hostname}`;
+  return url.href;
 }
 
 export const isStatus = (error: unknown, status: number): boolean =>
