@@ -11,7 +11,8 @@ import { createLocalClient, tableNamesFor } from '#store/dynamo-client.ts';
 import { demoProviders, seedDemo } from './demo-seed.ts';
 import { type DevIssuer, devIssuer } from './dev-issuer.ts';
 import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.ts';
-import { type RunningIntegrator, startJournalIntegrator } from './journal-integrator.ts';
+import { startIntegratorThread } from './integrator-thread.ts';
+import type { RunningIntegrator } from './journal-integrator.ts';
 import { loadOrCreateJournalKey } from './journal-key.ts';
 import { createLocalServer, type LambdaHandler, listeningPort } from './server.ts';
 
@@ -102,15 +103,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const seeded = options.seed && fresh;
   if (seeded) await seedDemo(context);
 
-  // Integration runs in-process here; in the cloud the journal table's stream triggers it.
+  // Integration runs on its own thread here; in the cloud the journal table's stream triggers it.
   const key = loadOrCreateJournalKey(options.stateDir, LOCAL_JOURNAL_ORIGIN);
-  const integrator = startJournalIntegrator({
-    journal: context.journal,
-    tree: context.tree,
-    checkpoints: signingCheckpoints(),
-    signer: key.signer,
+  const integrator = await startIntegratorThread({
+    stateDir: options.stateDir,
     origin: LOCAL_JOURNAL_ORIGIN,
-    search: context.journalSearch,
   });
 
   const issuer = await devIssuer(options.stateDir);
