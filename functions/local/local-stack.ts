@@ -95,7 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const fresh = (await createTables(raw, names)).includes(names.journal);
   raw.destroy();
 
-  const { appContext, signingCheckpoints } = await import('#handlers/app-context.ts');
+  const { appContext } = await import('#handlers/app-context.ts');
   const { activeRuleSet } = await import('#handlers/rule-set-context.ts');
   const context = await appContext();
   // Load, check and journal the rule set's activation now rather than on the first claim.
