@@ -30,14 +30,22 @@ export async function startIntegratorThread(options: {
     waiting.get(id)?.();
     waiting.delete(id);
   });
-  worker.on('error', (error) => {
-    failure = error;
-    for (const resolve of waiting.values()) resolve();
-  });
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const settle of waiting.values()) settle();
+    waiting.clear();
+  };
+  worker.on('error', fail);
+  // An exit nobody asked for (the thread crashed) fails whoever waits, instead of hanging them.
+  worker.on('exit', (code) => fail(new Error(`the journal integrator thread exited (code ${code})`)));
   let next = 0;
   const request = (type: 'caughtUp' | 'stop' | 'started') =>
     new Promise<void>((resolve, reject) => {
       const id = type === 'started' ? 0 : ++next;
+      if (failure) {
+        reject(failure);
+        return;
+      }
       waiting.set(id, () => (failure ? reject(failure) : resolve()));
       if (type !== 'started') worker.postMessage({ id, type });
     });
