@@ -16,7 +16,7 @@ import { type DocumentClient, PutCommand } from './dynamo.ts';
 import { HeadMismatchError, proveExtends } from './head-consistency.ts';
 import { checkpointKey } from './journal-keys.ts';
 import type { JournalTreeRepository, TreeState } from './journal-tree.repository.ts';
-import { isConditionFailure } from './transactions.ts';
+import { conditionalWrite } from './transactions.ts';
 
 export type { StoredCheckpoint } from './checkpoint-reads.ts';
 
@@ -75,24 +75,23 @@ export class CheckpointsRepository extends CheckpointReads {
 
     const note = await signCheckpoint({ origin, size: state.size, rootHash: state.root }, signer);
     const stored: StoredCheckpoint = { origin, size: state.size, rootHash: state.root, note };
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            ...checkpointKey(stored.size),
-            origin,
-            size: stored.size,
-            rootHash: toHex(stored.rootHash),
-            note,
-            publishedAt: new Date().toISOString(),
-          },
-          // Once signed and stored, a checkpoint is never replaced.
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error: unknown) {
-      if (!isConditionFailure(error)) throw error;
+    const written = await conditionalWrite(
+      this.client,
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...checkpointKey(stored.size),
+          origin,
+          size: stored.size,
+          rootHash: toHex(stored.rootHash),
+          note,
+          publishedAt: new Date().toISOString(),
+        },
+        // Once signed and stored, a checkpoint is never replaced.
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    if (!written) {
       // A concurrent publisher stored this size first; the same tree gives the same root.
       const existing = await this.bySize(stored.size);
       if (existing && bytesEqual(existing.rootHash, stored.rootHash)) return existing;

@@ -47,7 +47,7 @@ import { type DocumentClient, GetCommand, QueryCommand, UpdateCommand } from './
 import type { JournalRepository } from './journal.repository.ts';
 import { pad12 } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
-import { isConditionFailure } from './transactions.ts';
+import { conditionalWrite } from './transactions.ts';
 
 export const searchPk = (facet: SearchFacet, value: string) => `SX#${facet}#${value}`;
 export const searchSk = (at: string, index: number) => `${at}#${pad12(index)}`;
@@ -496,51 +496,43 @@ export class JournalSearchRepository implements JournalSearchPort, ProviderSumma
         sets.push(`#n${i} = if_not_exists(#n${i}, :zero) + :n${i}`);
       });
       const Key = { pk: rollupPk(total.day), sk: rollupSk(total.npi, total.day) };
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key,
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: 'attribute_not_exists(#upTo) OR #upTo < :first',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        );
-        return;
-      } catch (error: unknown) {
-        if (!isConditionFailure(error)) throw error;
-        const { Item } = await this.client.send(
-          new GetCommand({ TableName: this.table, Key, ConsistentRead: true, ProjectionExpression: 'upTo' }),
-        );
-        const counted = Number(Item?.upTo ?? -1);
-        pending = pending.filter((c) => c.index > counted);
-      }
+      const counts = await conditionalWrite(
+        this.client,
+        new UpdateCommand({
+          TableName: this.table,
+          Key,
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(#upTo) OR #upTo < :first',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      if (counts) return;
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.table, Key, ConsistentRead: true, ProjectionExpression: 'upTo' }),
+      );
+      const counted = Number(Item?.upTo ?? -1);
+      pending = pending.filter((c) => c.index > counted);
     }
   }
 
   /** Moves the watermark from `previous` to `next`; false when another indexer moved it first. */
-  private async advance(previous: number, next: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: SEARCH_WATERMARK_KEY,
-          UpdateExpression: 'SET #size = :next, #at = :at',
-          ConditionExpression: previous === 0 ? 'attribute_not_exists(#size)' : '#size = :previous',
-          ExpressionAttributeNames: { '#size': 'size', '#at': 'indexedAt' },
-          ExpressionAttributeValues: {
-            ':next': next,
-            ':at': new Date().toISOString(),
-            ...(previous === 0 ? {} : { ':previous': previous }),
-          },
-        }),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private advance(previous: number, next: number): Promise<boolean> {
+    return conditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: SEARCH_WATERMARK_KEY,
+        UpdateExpression: 'SET #size = :next, #at = :at',
+        ConditionExpression: previous === 0 ? 'attribute_not_exists(#size)' : '#size = :previous',
+        ExpressionAttributeNames: { '#size': 'size', '#at': 'indexedAt' },
+        ExpressionAttributeValues: {
+          ':next': next,
+          ':at': new Date().toISOString(),
+          ...(previous === 0 ? {} : { ':previous': previous }),
+        },
+      }),
+    );
   }
 }
 

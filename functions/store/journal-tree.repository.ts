@@ -44,7 +44,7 @@ import { batchGetAll, batchPutAll } from './batch.ts';
 import { type DocumentClient, GetCommand, UpdateCommand } from './dynamo.ts';
 import type { JournalRepository } from './journal.repository.ts';
 import { entryKey, treeNodeKey } from './journal-keys.ts';
-import { isConditionFailure } from './transactions.ts';
+import { conditionalWrite } from './transactions.ts';
 
 /** The integrated tree: its size, root and right edge (hashes of `rightEdgeNodes(size)`). */
 export interface TreeState {
@@ -274,33 +274,28 @@ export class JournalTreeRepository {
   }
 
   /** Moves the state from `previousSize` to `next`; false when another integrator moved it first. */
-  private async advanceState(previousSize: number, next: TreeState): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: STATE_KEY,
-          UpdateExpression: 'SET #size = :size, #root = :root, #edge = :edge, #at = :at',
-          ConditionExpression: previousSize === 0 ? 'attribute_not_exists(#size)' : '#size = :previous',
-          ExpressionAttributeNames: {
-            '#size': 'size',
-            '#root': 'root',
-            '#edge': 'edge',
-            '#at': 'integratedAt',
-          },
-          ExpressionAttributeValues: {
-            ':size': next.size,
-            ':root': toHex(next.root),
-            ':edge': next.edge.map(toHex),
-            ':at': new Date().toISOString(),
-            ...(previousSize === 0 ? {} : { ':previous': previousSize }),
-          },
-        }),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private advanceState(previousSize: number, next: TreeState): Promise<boolean> {
+    return conditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: STATE_KEY,
+        UpdateExpression: 'SET #size = :size, #root = :root, #edge = :edge, #at = :at',
+        ConditionExpression: previousSize === 0 ? 'attribute_not_exists(#size)' : '#size = :previous',
+        ExpressionAttributeNames: {
+          '#size': 'size',
+          '#root': 'root',
+          '#edge': 'edge',
+          '#at': 'integratedAt',
+        },
+        ExpressionAttributeValues: {
+          ':size': next.size,
+          ':root': toHex(next.root),
+          ':edge': next.edge.map(toHex),
+          ':at': new Date().toISOString(),
+          ...(previousSize === 0 ? {} : { ':previous': previousSize }),
+        },
+      }),
+    );
   }
 }

@@ -11,7 +11,7 @@ import {
 } from './dynamo.ts';
 import { entryKey, manifestKey, SEQUENCE_KEY, sequencingKey } from './journal-keys.ts';
 import { queryAll } from './query-all.ts';
-import { failedConditions, isConditionFailure, isContention } from './transactions.ts';
+import { conditionalWrite, failedConditions, isContention } from './transactions.ts';
 
 /** What a writer gets back once its entry has a place in the log. */
 export interface JournalReceipt {
@@ -344,21 +344,18 @@ export class JournalRepository {
     const now = Date.now();
     if (this.leaseUntil - now > LEASE_MS / 2) return true;
     if (seen && seen.owner !== this.owner && seen.until >= now) return false;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: LEASE_KEY,
-          UpdateExpression: 'SET #owner = :me, #until = :until',
-          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :me OR #until < :now',
-          ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
-          ExpressionAttributeValues: { ':me': this.owner, ':now': now, ':until': now + LEASE_MS },
-        }),
-      );
-    } catch (error: unknown) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const taken = await conditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: LEASE_KEY,
+        UpdateExpression: 'SET #owner = :me, #until = :until',
+        ConditionExpression: 'attribute_not_exists(pk) OR #owner = :me OR #until < :now',
+        ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+        ExpressionAttributeValues: { ':me': this.owner, ':now': now, ':until': now + LEASE_MS },
+      }),
+    );
+    if (!taken) return false;
     this.leaseUntil = now + LEASE_MS;
     return true;
   }
@@ -554,21 +551,18 @@ export class JournalRepository {
     }
     await batchPutAll(this.client, this.table, items);
     await batchDeleteAll(this.client, this.table, manifest);
-    await this.client
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: SEQUENCE_KEY,
-          UpdateExpression: 'REMOVE #writing',
-          ConditionExpression: '#writing = :first',
-          ExpressionAttributeNames: { '#writing': 'writing' },
-          ExpressionAttributeValues: { ':first': first },
-        }),
-      )
-      .catch((error: unknown) => {
-        // Another process finished it first.
-        if (!isConditionFailure(error)) throw error;
-      });
+    // False when another process finished it first.
+    await conditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: SEQUENCE_KEY,
+        UpdateExpression: 'REMOVE #writing',
+        ConditionExpression: '#writing = :first',
+        ExpressionAttributeNames: { '#writing': 'writing' },
+        ExpressionAttributeValues: { ':first': first },
+      }),
+    );
   }
 
   /** Sends a sequencing transaction: false when it lost a race (the size moved, or a conflict). */

@@ -1,4 +1,5 @@
 import { isAwsError } from './aws-http.ts';
+import type { DocumentClient, DocumentCommand } from './dynamo.ts';
 
 interface CancellationReason {
   Code?: string;
@@ -29,4 +30,18 @@ export function isContention(error: unknown): boolean {
 /** True when a single conditional write (not a transaction) failed its condition. */
 export function isConditionFailure(error: unknown): boolean {
   return isAwsError(error, 'ConditionalCheckFailedException');
+}
+
+/** Sends a single conditional write: true when it was made, false when its condition failed. */
+export async function conditionalWrite<Input, Output>(
+  client: DocumentClient,
+  command: DocumentCommand<Input, Output>,
+): Promise<boolean> {
+  try {
+    await client.send(command);
+    return true;
+  } catch (error: unknown) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
