@@ -31,6 +31,11 @@ export class InconsistentCheckpointError extends Error {
  * code (and its Ed25519 library) out of their bundles.
  */
 export class CheckpointsRepository extends CheckpointReads {
+  /** The last note verified or signed here, under which key and origin, and what it signs. */
+  private lastOpened:
+    | { note: string; under: string; checkpoint: { size: number; rootHash: Uint8Array } }
+    | undefined;
+
   constructor(
     client: DocumentClient,
     table: string,
@@ -60,8 +65,8 @@ export class CheckpointsRepository extends CheckpointReads {
       // The state item alone is not trusted: its root must be the one the stored nodes give.
       rootAt(state.size, this.tree.nodeReader()),
     ]);
+    // Not 'same': that needs the sizes equal, which returned (or threw) above.
     if (extension.status === 'rejected') throw extension.reason;
-    if (previous && extension.value === 'same') return previous;
     if (recomputed.status === 'rejected') {
       throw new InconsistentCheckpointError(
         `cannot recompute the root of size ${state.size}: ${message(recomputed.reason)}`,
@@ -99,6 +104,12 @@ export class CheckpointsRepository extends CheckpointReads {
         `a different checkpoint of size ${stored.size} is already stored`,
       );
     }
+    // signCheckpoint verified the note under the signer's key: the next round starts from it.
+    this.lastOpened = {
+      note,
+      under: verifiedUnder(signer, origin),
+      checkpoint: { size: stored.size, rootHash: stored.rootHash },
+    };
     return stored;
   }
 
@@ -117,16 +128,7 @@ export class CheckpointsRepository extends CheckpointReads {
   ): Promise<'same' | 'extends'> {
     // The baseline is what the stored note signs, not the item's other attributes: a stored
     // checkpoint edited in place is no baseline.
-    let baseline: { size: number; rootHash: Uint8Array };
-    try {
-      baseline = openCheckpoint(previous.note, verifierKeyString(signer.name, signer.publicKey), {
-        origin,
-      }).checkpoint;
-    } catch (error: unknown) {
-      throw new InconsistentCheckpointError(
-        `latest checkpoint (size ${previous.size}) does not verify under the signing key: ${message(error)}`,
-      );
-    }
+    const baseline = this.opened(previous, signer, origin);
     try {
       // The idle case (nothing integrated since) is 'same': an equal root, no proof to build.
       return await proveExtends(this.tree, baseline, { size: state.size, rootHash: state.root });
@@ -141,7 +143,37 @@ export class CheckpointsRepository extends CheckpointReads {
       );
     }
   }
+
+  /**
+   * What the stored note signs, verified under the signing key. The last note verified (or
+   * signed here) is remembered by its text, key and origin: the publisher meets the same latest
+   * note round after round, idle ones included, and the same text verifies the same way. An
+   * edited note is other text, and is verified again.
+   */
+  private opened(
+    previous: StoredCheckpoint,
+    signer: NoteSigner,
+    origin: string,
+  ): { size: number; rootHash: Uint8Array } {
+    const under = verifiedUnder(signer, origin);
+    const last = this.lastOpened;
+    if (last?.note === previous.note && last.under === under) return last.checkpoint;
+    try {
+      const { checkpoint } = openCheckpoint(previous.note, verifierKeyString(signer.name, signer.publicKey), {
+        origin,
+      });
+      this.lastOpened = { note: previous.note, under, checkpoint };
+      return checkpoint;
+    } catch (error: unknown) {
+      throw new InconsistentCheckpointError(
+        `latest checkpoint (size ${previous.size}) does not verify under the signing key: ${message(error)}`,
+      );
+    }
+  }
 }
+
+const verifiedUnder = (signer: NoteSigner, origin: string) =>
+  `${verifierKeyString(signer.name, signer.publicKey)} ${origin}`;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -30,7 +30,7 @@ import {
   UpdateCommand,
 } from '../../functions/store/dynamo.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
-import { treeNodeKey } from '../../functions/store/journal-keys.ts';
+import { checkpointKey, treeNodeKey } from '../../functions/store/journal-keys.ts';
 import {
   JournalIntegrityError,
   JournalTreeRepository,
@@ -308,6 +308,35 @@ describe('journal tree and checkpoints against DynamoDB Local', () => {
     await tree.integrateAll();
     const next = await checkpoints.publishCheckpoint(key.signer, ORIGIN);
     expect(next.size).toBe(419);
+  });
+
+  it('verifies the latest stored note again once it is edited, even right after signing it', async () => {
+    // The publisher remembers the note it signed or verified last; an edit is other text.
+    const latest = (await checkpoints.latest())!;
+    expect(latest.size).toBe(419);
+    const edited = latest.note.replace('\n419\n', '\n418\n');
+    expect(edited).not.toBe(latest.note);
+    const setNote = (note: string) =>
+      doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: checkpointKey(latest.size),
+          UpdateExpression: 'SET #note = :note',
+          ExpressionAttributeNames: { '#note': 'note' },
+          ExpressionAttributeValues: { ':note': note },
+        }),
+      );
+    await appendEntries(419, 1);
+    await tree.integrateAll();
+    await setNote(edited);
+    try {
+      await expect(checkpoints.publishCheckpoint(key.signer, ORIGIN)).rejects.toThrow(
+        /latest checkpoint \(size 419\) does not verify under the signing key/,
+      );
+    } finally {
+      await setNote(latest.note);
+    }
+    expect((await checkpoints.publishCheckpoint(key.signer, ORIGIN)).size).toBe(420);
   });
 });
 
