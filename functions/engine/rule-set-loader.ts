@@ -660,7 +660,10 @@ class Loader {
       return cell;
     });
     const out = (name: string) => (outputs.includes(name as never) ? (raw.cells.get(name) ?? '').trim() : '');
-    if (aggregation) return this.aggregatedRow(raw, number, cells, out, aggregation, fail);
+    if (aggregation) {
+      const value = aggregatedValue(out, aggregation, fail);
+      return this.finishRow(before, raw, number, cells, out, fail, { action: 'none', effects: [], value });
+    }
     const action = out('action') || 'none';
     const effects: CompiledEffect[] = [];
     const message = (): MessageTemplate | undefined => {
@@ -723,48 +726,41 @@ class Loader {
     } else if (action === 'signal') {
       fail('signal', 0, 'a signal row needs a signal name and weight');
     }
-    const w = rowWindow(out, fail);
-    if (this.issues.length > before || cells.some((c) => c === undefined)) return undefined;
-    return {
-      number,
-      source: raw.source,
-      cells: cells as NonNullable<(typeof cells)[number]>[],
+    return this.finishRow(before, raw, number, cells, out, fail, {
       action: action as CompiledRow['action'],
       effects,
-      window: w,
-    };
+    });
   }
 
-  /** A row of an aggregated table: no effects of its own, just the value its output contributes. */
-  private aggregatedRow(
+  /** The row with its window, unless it or one of its cells had a problem since `before`. */
+  private finishRow(
+    before: number,
     raw: RawRow,
     number: number,
     cells: readonly (CompiledRow['cells'][number] | undefined)[],
     out: (name: string) => string,
-    aggregation: NonNullable<CompiledDecisionTable['aggregation']>,
     fail: (column: string, offset: number, message: string) => void,
+    outputs: Pick<CompiledRow, 'action' | 'effects' | 'value'>,
   ): CompiledRow | undefined {
-    const before = this.issues.length;
-    let value: number | undefined;
-    if (numericOutputColumns.includes(aggregation.output as never)) {
-      const text = out(aggregation.output);
-      const [min, max] = aggregation.output === 'weight' ? [0, 1000] : [-1000, 1000];
-      value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
-      if (!(value >= min && value <= max))
-        fail(aggregation.output, 0, `'${text}' must be a whole number ${min}..${max}`);
-    }
-    const w = rowWindow(out, fail);
+    const window = rowWindow(out, fail);
     if (this.issues.length > before || cells.some((c) => c === undefined)) return undefined;
-    return {
-      number,
-      source: raw.source,
-      cells: cells as NonNullable<(typeof cells)[number]>[],
-      action: 'none',
-      effects: [],
-      window: w,
-      value,
-    };
+    return { number, source: raw.source, cells: cells as CompiledRow['cells'], window, ...outputs };
   }
+}
+
+/** An aggregated table's row has no effects of its own, just the value its output contributes. */
+function aggregatedValue(
+  out: (name: string) => string,
+  aggregation: NonNullable<CompiledDecisionTable['aggregation']>,
+  fail: (column: string, offset: number, message: string) => void,
+): number | undefined {
+  if (!numericOutputColumns.includes(aggregation.output as never)) return undefined;
+  const text = out(aggregation.output);
+  const [min, max] = aggregation.output === 'weight' ? [0, 1000] : [-1000, 1000];
+  const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= min && value <= max))
+    fail(aggregation.output, 0, `'${text}' must be a whole number ${min}..${max}`);
+  return value;
 }
 
 /** A row's effective window from its effectiveFrom/effectiveTo outputs (empty when invalid: `fail` says why). */

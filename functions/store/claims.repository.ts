@@ -19,7 +19,8 @@ import { accumulatorSk, memberPk, type RecordRepository } from './records.reposi
 import { reviewPutItems } from './reviews.repository.ts';
 import { failedConditions, isContention } from './transactions.ts';
 
-// Key design of the claims table, in one place.
+// Key design of the claims table, in one place (the claim's own key, read by the read
+// handlers too, is in claim-reads.ts).
 
 /** The compact line view other claims' rules read (duplicates, velocity, patterns). */
 export type CompactLine = Omit<PriorClaimLine, 'claimDocId' | 'billingProviderNpi' | 'memberId'>;
