@@ -31,9 +31,8 @@ export interface CelRuntime {
   lookups: string[] | undefined;
 }
 
-/** A compiled expression: callable on a context object, with what it reads for the trace. */
-export interface CompiledExpression {
-  readonly source: string;
+/** What type-checking an expression tells about it: its type and what it reads. */
+export interface ExpressionFacts {
   readonly type: string;
   /** Facts it reads, e.g. ['coverage', 'benefits', 'deductibleCents'], for the trace. */
   readonly reads: readonly FactRead[];
@@ -41,6 +40,11 @@ export interface CompiledExpression {
   readonly tables: readonly string[];
   /** Variables it reads besides `it` (decision-table cells that read only `it` are analysable). */
   readonly readsContext: boolean;
+}
+
+/** A compiled expression: callable on a context object, with what it reads for the trace. */
+export interface CompiledExpression extends ExpressionFacts {
+  readonly source: string;
   evaluate(context: object): unknown;
   /** The same expression on cel-js's own evaluator: the reference the closures are tested against. */
   evaluateReference(context: object): unknown;
@@ -78,13 +82,9 @@ export const tableFunctions: Record<string, { kind: TableKind; signature: string
 };
 
 /** What a front end gives for an expression it parsed and type-checked. */
-export interface CheckedExpression {
-  readonly type: string;
+export interface CheckedExpression extends ExpressionFacts {
   /** The checked AST: what the closure compiler reads of it is `op`, `args` and `checkedType.name`. */
   readonly ast: ASTNode;
-  readonly reads: readonly FactRead[];
-  readonly tables: readonly string[];
-  readonly readsContext: boolean;
   /** cel-js's own evaluator on it, where the front end carries cel-js (not in a Lambda bundle). */
   readonly reference?: (context: object) => unknown;
 }
@@ -441,12 +441,13 @@ export class RuleSetCel {
         offset: 0,
       };
     }
+    const { type, reads, tables, readsContext } = checked;
     return {
       source,
-      type: checked.type,
-      reads: checked.reads,
-      tables: checked.tables,
-      readsContext: checked.readsContext,
+      type,
+      reads,
+      tables,
+      readsContext,
       evaluate,
       evaluateReference:
         reference ??

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ASTNode } from '@marcbachmann/cel-js';
 import type * as z from '#functions/zod.ts';
-import type { CelChecker, CheckedExpression, FactRead } from './cel.ts';
+import type { CelChecker, CheckedExpression, ExpressionFacts } from './cel.ts';
 import type { RuleSetIssue } from './errors.ts';
 import type { Phase } from './fact-model.ts';
 import type { RuleSetFile } from './hash.ts';
@@ -23,12 +23,8 @@ export interface RecordedRuleSources {
   expressions: Record<string, RecordedExpression>;
 }
 
-export interface RecordedExpression {
-  type: string;
+export interface RecordedExpression extends ExpressionFacts {
   ast: RecordedNode;
-  reads: readonly FactRead[];
-  tables: readonly string[];
-  readsContext: boolean;
 }
 
 /** An AST node as the closure compiler reads it: operator, arguments, checked type. */
@@ -99,13 +95,8 @@ export function recordedReaders(recorded: RecordedRuleSources): RuleSetReaders {
 
 /** The record of a checked expression; throws on a literal the record cannot carry (bytes, uint). */
 export function recordExpression(checked: CheckedExpression): RecordedExpression {
-  return {
-    type: checked.type,
-    ast: encodeNode(checked.ast),
-    reads: checked.reads,
-    tables: checked.tables,
-    readsContext: checked.readsContext,
-  };
+  const { type, reads, tables, readsContext } = checked;
+  return { type, reads, tables, readsContext, ast: encodeNode(checked.ast) };
 }
 
 const isNode = (x: unknown): x is { op: string; args?: unknown; checkedType?: { name?: string } } =>
