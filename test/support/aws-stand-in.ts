@@ -33,6 +33,13 @@ export const STAND_IN_CREDENTIALS = {
 };
 export const STAND_IN_REGION = 'eu-west-1';
 
+/** Client options that reach a stand-in at `endpoint` as the stand-in expects to be signed for. */
+export const standInOptions = (endpoint: string) => ({
+  endpoint,
+  region: STAND_IN_REGION,
+  credentials: STAND_IN_CREDENTIALS,
+});
+
 export async function startStandIn(
   service: string,
   answer: (request: ReceivedRequest) => StandInAnswer | Promise<StandInAnswer>,

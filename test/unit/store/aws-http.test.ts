@@ -5,12 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { AwsServiceError } from '../../../functions/store/aws-http.ts';
 import { DynamoDocumentClient, GetCommand } from '../../../functions/store/dynamo.ts';
-import {
-  STAND_IN_CREDENTIALS,
-  STAND_IN_REGION,
-  type StandInAnswer,
-  startStandIn,
-} from '../../support/aws-stand-in.ts';
+import { type StandInAnswer, standInOptions, startStandIn } from '../../support/aws-stand-in.ts';
 
 const jsonError = (status: number, type: string, message: string): StandInAnswer => ({
   status,
@@ -27,11 +22,7 @@ const found: StandInAnswer = {
 async function clientAnswering(...answers: StandInAnswer[]) {
   let next = 0;
   const server = await startStandIn('dynamodb', () => answers[Math.min(next++, answers.length - 1)]!);
-  const client = new DynamoDocumentClient({
-    endpoint: server.endpoint,
-    region: STAND_IN_REGION,
-    credentials: STAND_IN_CREDENTIALS,
-  });
+  const client = new DynamoDocumentClient(standInOptions(server.endpoint));
   return { client, requests: server.requests };
 }
 
@@ -79,11 +70,7 @@ describe('the AWS client under the stores', () => {
   });
 
   it('fails with the connection error itself (ECONNREFUSED) once the attempts are spent', async () => {
-    const client = new DynamoDocumentClient({
-      endpoint: 'http://127.0.0.1:1',
-      region: STAND_IN_REGION,
-      credentials: STAND_IN_CREDENTIALS,
-    });
+    const client = new DynamoDocumentClient(standInOptions('http://127.0.0.1:1'));
     await expect(client.send(get)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });

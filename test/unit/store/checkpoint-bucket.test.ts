@@ -14,8 +14,8 @@ import { S3Bucket } from '../../../functions/store/s3-bucket.ts';
 import {
   type ReceivedRequest,
   STAND_IN_CREDENTIALS,
-  STAND_IN_REGION,
   type StandInAnswer,
+  standInOptions,
   startStandIn,
 } from '../../support/aws-stand-in.ts';
 import { makeLeafHashes } from '../journal/support.ts';
@@ -81,11 +81,7 @@ async function standInS3(options: { denyHead?: boolean; slowDowns?: number } = {
     return xmlError(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
   };
   const server = await startStandIn('s3', answer);
-  const bucket = new S3Bucket(BUCKET, {
-    endpoint: server.endpoint,
-    region: STAND_IN_REGION,
-    credentials: STAND_IN_CREDENTIALS,
-  });
+  const bucket = new S3Bucket(BUCKET, standInOptions(server.endpoint));
   return { bucket, objects, calls, requests: server.requests };
 }
 
@@ -157,8 +153,7 @@ describe('the S3 client under the adapters', () => {
     expect(put?.path).toBe(`/${BUCKET}/checkpoints/7`);
 
     const forged = new S3Bucket(BUCKET, {
-      endpoint: `http://${put?.headers.host}`,
-      region: STAND_IN_REGION,
+      ...standInOptions(`http://${put?.headers.host}`),
       credentials: { ...STAND_IN_CREDENTIALS, secretAccessKey: 'not-the-secret' },
     });
     const refused = await forged.has('checkpoints/7').catch((error: unknown) => error);

@@ -5,7 +5,7 @@ import { localEd25519Signer } from '../../../functions/journal/local-signer.ts';
 import { verifierKeyString } from '../../../functions/journal/note.ts';
 import { KmsClient } from '../../../functions/store/kms.ts';
 import { ed25519PublicKeyFromSpki, kmsEd25519Signer } from '../../../functions/store/kms-signer.ts';
-import { STAND_IN_CREDENTIALS, STAND_IN_REGION, startStandIn } from '../../support/aws-stand-in.ts';
+import { standInOptions, startStandIn } from '../../support/aws-stand-in.ts';
 
 // KMS cannot run here, so this local HTTP stand-in answers the two calls the signer makes the
 // way KMS documents them (JSON 1.1 over `TrentService.<operation>`, binary fields in base64;
@@ -40,11 +40,7 @@ async function kmsStandIn(keySpec = 'ECC_NIST_EDWARDS25519') {
       body: JSON.stringify({ __type: 'UnknownOperationException', message: 'unknown operation' }),
     };
   });
-  const client = new KmsClient({
-    endpoint: server.endpoint,
-    region: STAND_IN_REGION,
-    credentials: STAND_IN_CREDENTIALS,
-  });
+  const client = new KmsClient(standInOptions(server.endpoint));
   const seed = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16));
   return { client, requests, seed };
 }
