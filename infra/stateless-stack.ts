@@ -29,6 +29,7 @@ import {
   Architecture,
   FilterCriteria,
   FilterRule,
+  type ILayerVersion,
   Runtime,
   StartingPosition,
   Tracing,
@@ -47,6 +48,7 @@ import { PROBLEM_BASE } from '../functions/http/problem.ts';
 import { SEQUENCE_KEY } from '../functions/store/journal-keys.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
+import { POWERTOOLS_ENVIRONMENT, POWERTOOLS_EXTERNAL, powertoolsLayer } from './powertools-layer.ts';
 import { API_STAGE_THROTTLE, providerClientId, type StageConfig } from './stage.ts';
 import { checkpointBucketName, type StatefulStack, type TableName } from './stateful-stack.ts';
 
@@ -91,6 +93,8 @@ interface FunctionDefaults {
   stage: StageConfig;
   /** Encrypts the function's log group. */
   logKey: IKey;
+  /** Powertools for AWS Lambda, which the bundles leave out. */
+  powertools: ILayerVersion;
 }
 
 /** Functions and the API. Holds no data, so it can be destroyed and redeployed freely. */
@@ -132,6 +136,7 @@ export class StatelessStack extends Stack {
       ruleSources: JSON.stringify(recorded),
       stage,
       logKey: operationsKey,
+      powertools: powertoolsLayer(this),
     };
     const journalOrigin = `claimledger.dev/${stage.name}/journal`;
 
@@ -641,6 +646,7 @@ function appFunction(
     memorySize: 512,
     timeout: options.timeout ?? Duration.seconds(10),
     tracing: Tracing.ACTIVE,
+    layers: [defaults.powertools],
     role,
     logGroup,
     ...(options.reservedConcurrentExecutions === undefined
@@ -649,6 +655,7 @@ function appFunction(
     ...(options.deadLetterQueue ? { deadLetterQueue: options.deadLetterQueue } : {}),
     environment: {
       NODE_OPTIONS: '--enable-source-maps',
+      ...POWERTOOLS_ENVIRONMENT,
       CLAIMS_TABLE: tables.claims.tableName,
       RECORDS_TABLE: tables.records.tableName,
       JOURNAL_TABLE: tables.journal.tableName,
@@ -665,7 +672,8 @@ function appFunction(
       target: 'node22',
       minify: true,
       sourceMap: true,
-      externalModules: [],
+      // In the Powertools layer, which the runtime resolves ES module imports from.
+      externalModules: [POWERTOOLS_EXTERNAL],
       // The SDK's ES modules tree-shake; its CommonJS builds (esbuild's default for Node) do not.
       mainFields: ['module', 'main'],
       esbuildArgs: { '--alias': `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS}` },

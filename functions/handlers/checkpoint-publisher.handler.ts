@@ -1,4 +1,5 @@
 import * as z from '#functions/zod.ts';
+import { backgroundHandler } from '#http/lambda-observability.ts';
 import { log } from '#http/logger.ts';
 import { s3PublishedCheckpoints, s3PublishedTiles } from '#store/checkpoint-bucket.ts';
 import {
@@ -49,7 +50,7 @@ async function build(): Promise<CheckpointMirror> {
  * (hashes only: entry bundles are not published, entries carry PHI). A refusal is logged as `inconsistent-checkpoint`
  * (a metric filter turns it into the consistency alarm) and rethrown, so the run counts as failed.
  */
-export const handler = async (): Promise<void> => {
+export const handler = backgroundHandler(async () => {
   mirror ??= build().catch((error: unknown) => {
     mirror = undefined;
     throw error;
@@ -67,4 +68,4 @@ export const handler = async (): Promise<void> => {
     log('error', { component, problem, error: error instanceof Error ? error.message : String(error) });
     throw error;
   }
-};
+});

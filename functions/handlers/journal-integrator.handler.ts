@@ -1,4 +1,5 @@
 import * as z from '#functions/zod.ts';
+import { backgroundHandler } from '#http/lambda-observability.ts';
 import { log } from '#http/logger.ts';
 import { integrateAndPublish } from '#store/journal-publisher.ts';
 import { kmsEd25519Signer } from '#store/kms-signer.ts';
@@ -19,7 +20,7 @@ let signer: ReturnType<typeof kmsEd25519Signer> | undefined;
  * a dead sequencer left), integrates whatever is written and signs a checkpoint, so a batch of
  * any size costs one round, and a failed round is retried by the stream with nothing lost.
  */
-export const handler = async (): Promise<void> => {
+export const handler = backgroundHandler(async () => {
   const env = environment.parse(process.env);
   signer ??= kmsEd25519Signer(env.JOURNAL_ORIGIN, env.JOURNAL_SIGNING_KEY_ID);
   const startedAt = Date.now();
@@ -36,4 +37,4 @@ export const handler = async (): Promise<void> => {
     durationMs: Date.now() - startedAt,
     message: `checkpoint at size ${checkpoint.size}`,
   });
-};
+});

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { Identity, Role } from '#claims/identity.ts';
 import { toProblem } from './error-mapper.ts';
 import { identityFrom } from './identity.ts';
+import { lambdaMiddlewares } from './lambda-observability.ts';
 import { type LogFields, log } from './logger.ts';
 import { HttpProblem, problemResponse } from './problem.ts';
 
@@ -30,6 +31,8 @@ export function httpHandler(
     }
     return run({ event, identity });
   });
+  // Powertools first, so its trace and log context cover the access log and error mapping below.
+  handler.use(lambdaMiddlewares);
   handler.use({
     before: (request) => {
       Object.assign(request.internal as Record<string, unknown>, {

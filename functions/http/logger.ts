@@ -23,9 +23,8 @@ export interface LogFields {
 }
 
 /**
- * CloudWatch embedded metric format: a log line that also carries metric values. CloudWatch
- * Logs extracts the metrics from it, so there is no PutMetricData call and no metrics
- * library in the bundle (Powertools Metrics would add 15 KB to every function).
+ * Metric values for CloudWatch, in embedded metric format (a log line CloudWatch Logs extracts
+ * them from: no PutMetricData call). In Lambda, Powertools Metrics writes them.
  */
 export interface MetricLine {
   /**
@@ -40,38 +39,59 @@ type MetricName = 'Requests' | 'ClientErrors' | 'ServerErrors' | 'Latency' | 'Cl
 
 export const METRIC_NAMESPACE = 'claimledger';
 
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** Where log calls go: JSON lines on stdout here, Powertools Logger and Metrics in Lambda. */
+export interface LogBackend {
+  write(level: LogLevel, fields: LogFields, metrics?: MetricLine): void;
+}
+
 export type LogSink = (line: string) => void;
 
 let sink: LogSink = (line) => process.stdout.write(`${line}\n`);
 
-/** Tests capture log output through this. */
+/** Tests capture the JSON-lines backend's output through this. */
 export function setLogSink(next: LogSink): LogSink {
   const previous = sink;
   sink = next;
   return previous;
 }
 
-export function log(level: 'info' | 'warn' | 'error', fields: LogFields, metrics?: MetricLine): void {
-  const line: Record<string, unknown> = {
-    level,
-    time: new Date().toISOString(),
-    service: 'claimledger',
-    ...fields,
-  };
-  if (metrics) {
-    const dimensions = { service: 'claimledger', ...metrics.dimensions };
-    Object.assign(line, dimensions);
-    for (const [name, { value }] of Object.entries(metrics.values)) line[name] = value;
-    line._aws = {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [
-        {
-          Namespace: METRIC_NAMESPACE,
-          Dimensions: [Object.keys(dimensions)],
-          Metrics: Object.entries(metrics.values).map(([name, { unit }]) => ({ Name: name, Unit: unit })),
-        },
-      ],
+/** One JSON object a line; a line with metrics is also a CloudWatch EMF document. */
+export const jsonLinesBackend: LogBackend = {
+  write(level, fields, metrics) {
+    const line: Record<string, unknown> = {
+      level,
+      time: new Date().toISOString(),
+      service: 'claimledger',
+      ...fields,
     };
-  }
-  sink(JSON.stringify(line));
+    if (metrics) {
+      const dimensions = { service: 'claimledger', ...metrics.dimensions };
+      Object.assign(line, dimensions);
+      for (const [name, { value }] of Object.entries(metrics.values)) line[name] = value;
+      line._aws = {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [
+          {
+            Namespace: METRIC_NAMESPACE,
+            Dimensions: [Object.keys(dimensions)],
+            Metrics: Object.entries(metrics.values).map(([name, { unit }]) => ({ Name: name, Unit: unit })),
+          },
+        ],
+      };
+    }
+    sink(JSON.stringify(line));
+  },
+};
+
+let backend: LogBackend = jsonLinesBackend;
+
+/** The Lambda entry points switch to Powertools (functions/http/lambda-observability.ts). */
+export function setLogBackend(next: LogBackend): void {
+  backend = next;
+}
+
+export function log(level: LogLevel, fields: LogFields, metrics?: MetricLine): void {
+  backend.write(level, fields, metrics);
 }

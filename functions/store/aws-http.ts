@@ -32,6 +32,8 @@ export interface AwsServiceOptions {
 }
 
 export interface AwsRequest {
+  /** The API's name for it (`PutItem`, `Sign`, `GetObject`), for traces. */
+  operation: string;
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   headers: Record<string, string>;
@@ -103,15 +105,45 @@ const backoff = (attempt: number) =>
     setTimeout(resolve, Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1))),
   );
 
+/** One call to an AWS service, all its attempts. */
+export interface AwsCall {
+  service: string;
+  operation: string;
+  region: string;
+}
+
+/** What an observer keeps of a call while it runs: a trace subsegment, in Lambda. */
+export interface AwsCallSpan {
+  /** Sent as X-Amzn-Trace-Id, so the service's own trace joins the caller's. */
+  traceHeader?: string;
+  end(outcome: { metadata?: ResponseMetadata; error?: unknown }): void;
+}
+
+export type AwsCallObserver = (call: AwsCall) => AwsCallSpan | undefined;
+
+let observer: AwsCallObserver | undefined;
+
+/** Every call of every client is shown to `next` (the Lambda functions' X-Ray tracing). */
+export function observeAwsCalls(next: AwsCallObserver | undefined): void {
+  observer = next;
+}
+
 export class AwsHttpClient {
   readonly endpoint: URL;
+  private readonly service: string;
+  private readonly region: string;
   private readonly signer: SignatureV4;
   private readonly maxAttempts: number;
 
-  private constructor(endpoint: URL, signer: SignatureV4, maxAttempts: number) {
-    this.endpoint = endpoint;
+  private constructor(
+    options: { endpoint: URL; service: string; region: string; maxAttempts: number },
+    signer: SignatureV4,
+  ) {
+    this.endpoint = options.endpoint;
+    this.service = options.service;
+    this.region = options.region;
     this.signer = signer;
-    this.maxAttempts = maxAttempts;
+    this.maxAttempts = options.maxAttempts;
   }
 
   /** A client for `options.service`, its region and endpoint resolved as the SDK resolves them. */
@@ -128,7 +160,10 @@ export class AwsHttpClient {
       uriEscapePath: !options.s3,
       applyChecksum: options.s3 === true,
     });
-    return new AwsHttpClient(endpoint, signer, options.maxAttempts ?? 3);
+    return new AwsHttpClient(
+      { endpoint, service: options.service, region, maxAttempts: options.maxAttempts ?? 3 },
+      signer,
+    );
   }
 
   /**
@@ -137,6 +172,25 @@ export class AwsHttpClient {
    * (decoded by `decodeError`) for the others.
    */
   async send(
+    request: AwsRequest,
+    decodeError: (response: AwsResponse) => DecodedError,
+  ): Promise<AwsResponse & { $metadata: ResponseMetadata }> {
+    const span = observer?.({ service: this.service, operation: request.operation, region: this.region });
+    if (!span) return this.sendWithRetries(request, decodeError);
+    const traced = span.traceHeader
+      ? { ...request, headers: { ...request.headers, 'x-amzn-trace-id': span.traceHeader } }
+      : request;
+    try {
+      const response = await this.sendWithRetries(traced, decodeError);
+      span.end({ metadata: response.$metadata });
+      return response;
+    } catch (error: unknown) {
+      span.end({ ...(error instanceof AwsServiceError ? { metadata: error.$metadata } : {}), error });
+      throw error;
+    }
+  }
+
+  private async sendWithRetries(
     request: AwsRequest,
     decodeError: (response: AwsResponse) => DecodedError,
   ): Promise<AwsResponse & { $metadata: ResponseMetadata }> {
@@ -265,6 +319,7 @@ export async function sendJson(
 ): Promise<{ output: Record<string, unknown>; $metadata: ResponseMetadata }> {
   const response = await http.send(
     {
+      operation: request.target.slice(request.target.indexOf('.') + 1),
       method: 'POST',
       path: '/',
       headers: {

@@ -49,6 +49,7 @@ export class S3Bucket {
   async put(object: PutObject): Promise<void> {
     await (await this.http()).send(
       {
+        operation: 'PutObject',
         method: 'PUT',
         path: objectPath(object.key),
         headers: {
@@ -69,7 +70,7 @@ export class S3Bucket {
   async get(key: string): Promise<Uint8Array | null> {
     try {
       const response = await (await this.http()).send(
-        { method: 'GET', path: objectPath(key), headers: {} },
+        { operation: 'GetObject', method: 'GET', path: objectPath(key), headers: {} },
         decodeXmlError,
       );
       return response.body;
@@ -82,7 +83,10 @@ export class S3Bucket {
   /** Whether an object exists under `key`; a denied HEAD is an error, not an absence. */
   async has(key: string): Promise<boolean> {
     try {
-      await (await this.http()).send({ method: 'HEAD', path: objectPath(key), headers: {} }, decodeXmlError);
+      await (await this.http()).send(
+        { operation: 'HeadObject', method: 'HEAD', path: objectPath(key), headers: {} },
+        decodeXmlError,
+      );
       return true;
     } catch (error: unknown) {
       if (isStatus(error, 404)) return false;

@@ -3,6 +3,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/handlers/routes.ts';
+import {
+  POWERTOOLS_ENVIRONMENT,
+  powertoolsLayerParameter,
+  powertoolsVersion,
+} from '../../infra/powertools-layer.ts';
 import { StatefulStack } from '../../infra/stateful-stack.ts';
 import { ACCESS_LOG_FORMAT, BODY_OPTIONAL_MODULES } from '../../infra/stateless-stack.ts';
 import { logicalId, ofType, resourcesOf, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
@@ -24,6 +29,8 @@ const ALLOWED_ENVIRONMENT = new Set([
   'RULE_SOURCES',
   // Provider clients' ids, API key ids and NPIs (public identifiers): see provider-clients.test.ts.
   'PROVIDER_CLIENTS',
+  // Powertools' service name, metrics namespace and log level, and its captures turned off.
+  ...Object.keys(POWERTOOLS_ENVIRONMENT),
 ]);
 /** Literal values that would be PHI or a secret: member ids, SSNs, NPIs, dates, emails, keys. */
 const PHI_LIKE = [
@@ -117,14 +124,42 @@ describe('hardening: encryption, retention, logging, alarms (dev stage)', () => 
   });
 
   it('carries no PHI-bearing or unexpected environment variables', () => {
+    // Traces and logs never get the event, the response or an error message: they carry PHI.
+    expect(POWERTOOLS_ENVIRONMENT).toMatchObject({
+      POWERTOOLS_LOGGER_LOG_EVENT: 'false',
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+      POWERTOOLS_TRACER_CAPTURE_ERROR: 'false',
+    });
     for (const [id, fn] of ofType(dev.statelessTemplate, 'AWS::Lambda::Function')) {
       const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      for (const name of Object.keys(POWERTOOLS_ENVIRONMENT)) expect(variables, `${id}`).toHaveProperty(name);
       for (const [name, value] of Object.entries(variables)) {
         expect(ALLOWED_ENVIRONMENT.has(name), `${id}: ${name}`).toBe(true);
+        if (name.startsWith('POWERTOOLS_'))
+          expect(value, `${id}: ${name}`).toBe(
+            POWERTOOLS_ENVIRONMENT[name as keyof typeof POWERTOOLS_ENVIRONMENT],
+          );
         // Tokens (table names, key ARNs, the bucket name) are references; literals are checked.
         if (typeof value !== 'string') continue;
         for (const pattern of PHI_LIKE) expect(value, `${id}: ${name}`).not.toMatch(pattern);
       }
+    }
+  });
+
+  it('gives every function the Powertools layer AWS publishes for the installed version', () => {
+    const version = powertoolsVersion();
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+    const parameters = Object.entries(dev.statelessTemplate.toJSON().Parameters ?? {}) as [
+      string,
+      { Type: string; Default: string },
+    ][];
+    const layerParameter = parameters.filter(([, p]) => p.Default === powertoolsLayerParameter(version));
+    expect(layerParameter).toHaveLength(1);
+    expect(layerParameter[0]?.[1].Type).toBe('AWS::SSM::Parameter::Value<String>');
+    const functions = ofType(dev.statelessTemplate, 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(20);
+    for (const [id, fn] of functions) {
+      expect(fn.Properties.Layers, id).toEqual([{ Ref: layerParameter[0]?.[0] }]);
     }
   });
 

@@ -1,7 +1,19 @@
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +27,12 @@ import { freshTables } from '../support/tables.ts';
 
 /**
  * The bundles `cdk deploy` would upload, built exactly as `cdk synth` builds them, then run the
- * way Lambda runs them: a bare `node` importing index.mjs from a directory with no
- * node_modules, credentials only in the environment, the endpoint only in AWS_ENDPOINT_URL.
- * This is what proves the bundling choices (ES module SDK, credential chain alias, rule files
- * shipped beside the handler) produce functions that work, not only small files.
+ * way Lambda runs them: a bare `node` importing index.mjs from a directory whose only
+ * node_modules are the Powertools layer's, credentials only in the environment, the endpoint
+ * only in AWS_ENDPOINT_URL, the runtime's trace header and X-Ray daemon address set. This is
+ * what proves the bundling choices (ES module SDK, credential chain alias, rule files shipped
+ * beside the handler, Powertools left to its layer) produce functions that work, log, meter and
+ * trace, not only small files.
  */
 interface Bundle {
   name: string;
@@ -33,6 +47,8 @@ const provider = {
   'cognito:groups': 'provider',
   'custom:npi': demoProviders.familyClinic.npi,
 };
+
+const repositoryRoot = join(import.meta.dirname, '..', '..');
 
 let outdir: string;
 let bundles: Map<string, Bundle>;
@@ -135,10 +151,11 @@ describe('Lambda bundles', () => {
         event: apiEvent('POST', '/claims', provider, { body: demoClaim }),
       },
     ];
-    const [coverage, submitted] = runInLambdaLikeProcess(calls, {
+    const { results, logs, traceDocuments } = await runLikeLambda(calls, {
       ...tableEnvironment(endpoint, names),
       ...submitEnvironment(),
     });
+    const [coverage, submitted] = results;
     expect(coverage?.statusCode).toBe(201);
     expect(submitted?.statusCode).toBe(201);
     // Decided by the rule set shipped beside the bundle, which is the repository's, and journaled.
@@ -151,8 +168,11 @@ describe('Lambda bundles', () => {
     expect(['approved', 'partially_approved', 'denied', 'pended']).toContain(claim.decision.outcome);
     expect(claim.decision.lines).toHaveLength(demoClaim.lines.length);
     expect(claim.journal.index).toEqual(expect.any(Number));
+    expectPowertoolsOutput(logs, traceDocuments, claim.id);
 
-    const [read] = runInLambdaLikeProcess(
+    const {
+      results: [read],
+    } = await runLikeLambda(
       [
         {
           module: join(bundleDir('get-claim'), 'index.mjs'),
@@ -167,18 +187,84 @@ describe('Lambda bundles', () => {
 
   it('refuses to decide with rule files that are not the ones the stack pinned, and writes nothing', async () => {
     const wrongPin = 'f'.repeat(64);
-    const stdout = await submitRefused({ RULE_SET_HASH: wrongPin });
-    expect(stdout).toContain(`the deployment pinned ${wrongPin}: refusing to decide`);
+    const logs = await submitRefused({ RULE_SET_HASH: wrongPin });
+    expect(logs).toContain(`the deployment pinned ${wrongPin}: refusing to decide`);
   }, 60_000);
 
   it('refuses to decide with a rule file edited after synth, under the right pin, and writes nothing', async () => {
     const rules = join(outdir, 'edited-rules');
     cpSync(join(bundleDir('submit-claim'), 'rules'), rules, { recursive: true });
     appendFileSync(join(rules, 'fraud.yaml'), '\n# edited in the bundle\n');
-    const stdout = await submitRefused({ RULES_DIR: rules });
-    expect(stdout).toContain('fraud.yaml differs from the file recorded at synth');
+    const logs = await submitRefused({ RULES_DIR: rules });
+    expect(logs).toContain('fraud.yaml differs from the file recorded at synth');
   }, 60_000);
 });
+
+/**
+ * What Powertools made of the two calls: Logger lines with the invocation's context, the
+ * request metrics and the cold start in embedded metric format, and X-Ray subsegments for the
+ * handler and each DynamoDB call, joined to the invocation's trace. None of it carries the
+ * claim's data: not its member, its diagnoses, nor its id.
+ */
+function expectPowertoolsOutput(
+  logs: string,
+  traceDocuments: Record<string, unknown>[],
+  claimId: string,
+): void {
+  const lines = jsonLines(logs);
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      level: 'INFO',
+      service: 'claimledger',
+      route: '/claims',
+      method: 'POST',
+      status: 201,
+      function_name: 'bundle-test',
+      function_request_id: 'bundle-test-POST',
+      xray_trace_id: TRACE_ROOT,
+    }),
+  );
+  const metricNames = lines.flatMap((line) =>
+    (
+      (line._aws as { CloudWatchMetrics?: { Namespace: string; Metrics: { Name: string }[] }[] } | undefined)
+        ?.CloudWatchMetrics ?? []
+    ).flatMap((directive) => directive.Metrics.map((metric) => `${directive.Namespace}/${metric.Name}`)),
+  );
+  expect(metricNames).toEqual(
+    expect.arrayContaining([
+      'claimledger/ColdStart',
+      'claimledger/Requests',
+      'claimledger/Latency',
+      'claimledger/ClaimsDecided',
+    ]),
+  );
+  expect(lines).toContainEqual(
+    expect.objectContaining({ endpoint: 'POST /claims', Requests: 1, ServerErrors: 0 }),
+  );
+
+  const subsegments = traceDocuments.flatMap(function flatten(document): Record<string, unknown>[] {
+    return [
+      document,
+      ...((document.subsegments as Record<string, unknown>[] | undefined) ?? []).flatMap(flatten),
+    ];
+  });
+  expect(subsegments.every((s) => s.trace_id === undefined || s.trace_id === TRACE_ROOT)).toBe(true);
+  expect(subsegments).toContainEqual(
+    expect.objectContaining({
+      name: '## index.handler',
+      annotations: expect.objectContaining({ ColdStart: true, Service: 'claimledger' }),
+    }),
+  );
+  const operations = subsegments
+    .filter((s) => s.name === 'DynamoDB' && s.namespace === 'aws')
+    .map((s) => (s.aws as { operation: string; region: string }).operation);
+  expect(operations).toEqual(expect.arrayContaining(['GetItem', 'Query', 'TransactWriteItems']));
+
+  const logged = `${logs}\n${JSON.stringify(traceDocuments)}`;
+  for (const phi of [demoClaim.memberId, ...demoClaim.diagnosisCodes, claimId]) {
+    expect(logged).not.toContain(phi);
+  }
+}
 
 /** The tables of a test, as the stack gives them to every function (endpoint aside). */
 function tableEnvironment(
@@ -222,7 +308,7 @@ function bundleDir(name: string): string {
 async function submitRefused(overrides: Record<string, string>): Promise<string> {
   const { endpoint, names, doc } = await freshTables();
   const dir = bundleDir('submit-claim');
-  const { results, stdout } = runInLambdaLikeProcessWithOutput(
+  const { results, logs } = await runLikeLambda(
     [{ module: join(dir, 'index.mjs'), event: apiEvent('POST', '/claims', provider, { body: demoClaim }) }],
     { ...tableEnvironment(endpoint, names), ...submitEnvironment(), ...overrides },
   );
@@ -231,7 +317,7 @@ async function submitRefused(overrides: Record<string, string>): Promise<string>
     const { Count } = await doc.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
     expect(Count, table).toBe(0);
   }
-  return stdout;
+  return logs;
 }
 
 function pinnedHash(): string {
@@ -259,32 +345,55 @@ function apiEvent(
   };
 }
 
-// Runs in the child: imports each bundle and calls its handler once, in order.
+// Runs in the child: imports each bundle and calls its handler once, in order, with the
+// context fields Lambda passes.
 const CHILD = `
 const calls = JSON.parse(process.env.CALLS);
 const results = [];
 for (const call of calls) {
   const { handler } = await import(call.module);
-  results.push(await handler(call.event, { awsRequestId: call.event.requestContext.requestId }));
+  const requestId = call.event.requestContext.requestId;
+  results.push(await handler(call.event, {
+    awsRequestId: requestId,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:' + process.env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: '512',
+  }));
 }
 process.stdout.write('\\n' + JSON.stringify(results));
 `;
 
-/** One fresh `node` with only what Lambda gives a function: no node_modules, no AWS profile. */
-function runInLambdaLikeProcess(
-  calls: { module: string; event: unknown }[],
-  environment: Record<string, string>,
-): { statusCode: number; body: string }[] {
-  return runInLambdaLikeProcessWithOutput(calls, environment).results;
+interface LambdaRun {
+  results: { statusCode: number; body: string }[];
+  /** What the functions wrote to stdout and stderr (both go to CloudWatch Logs in Lambda). */
+  logs: string;
+  /** The X-Ray segment documents the process sent to its daemon address. */
+  traceDocuments: Record<string, unknown>[];
 }
 
-function runInLambdaLikeProcessWithOutput(
+const TRACE_ROOT = '1-67a0b1c2-0123456789abcdef01234567';
+
+/**
+ * One fresh `node` with only what Lambda gives a function: no node_modules but the Powertools
+ * layer's, no AWS profile, the runtime's variables (an execution environment, a trace header and
+ * an X-Ray daemon address, here a UDP socket of this test that collects what is sent to it).
+ */
+async function runLikeLambda(
   calls: { module: string; event: unknown }[],
   environment: Record<string, string>,
-): { results: { statusCode: number; body: string }[]; stdout: string } {
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
+): Promise<LambdaRun> {
+  for (const call of calls) attachPowertoolsLayer(dirname(call.module));
+  const daemon = createSocket('udp4');
+  const traceDocuments: Record<string, unknown>[] = [];
+  daemon.on('message', (message) => {
+    // Each datagram is a header line ({"format":"json","version":1}) and one document.
+    const document = message.toString('utf8').split('\n')[1];
+    if (document) traceDocuments.push(JSON.parse(document) as Record<string, unknown>);
+  });
+  await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
     cwd: outdir,
-    encoding: 'utf8',
     env: {
       PATH: process.env.PATH,
       NODE_OPTIONS: '--enable-source-maps',
@@ -293,11 +402,54 @@ function runInLambdaLikeProcessWithOutput(
       AWS_SECRET_ACCESS_KEY: 'bundle-test-secret',
       AWS_SESSION_TOKEN: 'bundle-test-session',
       AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      LAMBDA_TASK_ROOT: dirname(calls[0]?.module ?? outdir),
+      _HANDLER: 'index.handler',
+      _X_AMZN_TRACE_ID: `Root=${TRACE_ROOT};Parent=53995c3f42cd8ad8;Sampled=1`,
+      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
       CALLS: JSON.stringify(calls.map((c) => ({ ...c, module: pathToFileURL(c.module).href }))),
       ...environment,
     },
   });
-  if (result.status !== 0) throw new Error(`bundle run failed:\n${result.stderr}`);
-  // Handlers log to stdout too; the results are the last line.
-  return { results: JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '[]'), stdout: result.stdout };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const [status] = (await once(child, 'close')) as [number | null];
+  // Datagrams sent just before exit may still be queued on this side.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  daemon.close();
+  if (status !== 0) throw new Error(`bundle run failed:\n${stderr}`);
+  // Handlers log to stdout too; the results are its last line.
+  const lines = stdout.trim().split('\n');
+  return {
+    results: JSON.parse(lines.at(-1) ?? '[]'),
+    logs: [...lines.slice(0, -1), stderr].join('\n'),
+    traceDocuments,
+  };
+}
+
+/**
+ * What the Powertools layer gives a function: its packages where the bundle's import of
+ * `@aws-lambda-powertools/*` resolves them (the layer's nodejs/node_modules, here those npm ci
+ * installed, which are the layer's version: see infra/powertools-layer.ts).
+ */
+function attachPowertoolsLayer(dir: string): void {
+  const target = join(dir, 'node_modules', '@aws-lambda-powertools');
+  if (existsSync(target)) return;
+  mkdirSync(dirname(target), { recursive: true });
+  symlinkSync(join(repositoryRoot, 'node_modules', '@aws-lambda-powertools'), target, 'dir');
+}
+
+/** The JSON lines a run logged (Powertools Logger's and Metrics' output). */
+function jsonLines(logs: string): Record<string, unknown>[] {
+  return logs
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
