@@ -6,18 +6,30 @@
  * same rounds, is the baseline. Runs are interleaved round by round so machine noise spreads
  * over all bundles alike. Prints p50 of the runs against the 100 ms target; never fails on it.
  * For the deciding functions it also times, in fresh processes, the rule-set load their first
- * request does (bench/rule-load-probe.ts, bundled the same way).
+ * request does (bench/rule-load-probe.ts, bundled the same way). Each process has the variables
+ * Lambda sets, so the bundle loads Powertools from its (emulated) layer as it does in Lambda:
+ * that import is part of the time.
  *
  * Reuses cdk.out when present (say `--synth` to rebuild it first, which `cdk synth` does with
  * the local esbuild in about half a minute).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { BUNDLE_BUDGET_BYTES } from '../infra/bundle-budget.ts';
+import { emulateLayer } from '../infra/powertools-layer.ts';
 import { percentile, printTable, writeResult } from './stats.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -68,18 +80,22 @@ function newestSource(): number {
 }
 
 /** Every Lambda function of every stack in the assembly, with its bundle (CLI asset metadata). */
-function bundles(): Bundle[] {
+/** The synthesized bundles, and the Powertools layer's content they import in Lambda. */
+function bundles(): { found: Bundle[]; layerDir: string } {
   const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
     artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
   };
   const found: Bundle[] = [];
+  let layerDir = '';
   for (const artifact of Object.values(manifest.artifacts)) {
     const templateFile = artifact.properties?.templateFile;
     if (artifact.type !== 'aws:cloudformation:stack' || !templateFile) continue;
     const template = JSON.parse(readFileSync(join(out, templateFile), 'utf8')) as Template;
     for (const resource of Object.values(template.Resources)) {
       const assetPath = resource.Metadata?.['aws:asset:path'];
-      if (resource.Type !== 'AWS::Lambda::Function' || typeof assetPath !== 'string') continue;
+      if (typeof assetPath !== 'string') continue;
+      if (resource.Type === 'AWS::Lambda::LayerVersion') layerDir = join(out, assetPath);
+      if (resource.Type !== 'AWS::Lambda::Function') continue;
       const file = join(out, assetPath, 'index.mjs');
       if (!existsSync(file)) continue;
       const cdkPath = String(resource.Metadata?.['aws:cdk:path'] ?? assetPath);
@@ -92,7 +108,7 @@ function bundles(): Bundle[] {
       });
     }
   }
-  return found.sort((a, b) => a.name.localeCompare(b.name));
+  return { found: found.sort((a, b) => a.name.localeCompare(b.name)), layerDir };
 }
 
 // Runs in the child: the clock starts right before the import, after node itself has booted.
@@ -122,6 +138,8 @@ function runChild(args: string[], file: string, nodeOptions: string): number {
       // What Lambda provides, and placeholders for what the stack sets: only names, no data.
       AWS_REGION: 'us-east-1',
       AWS_LAMBDA_FUNCTION_NAME: 'bench',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       CLAIMS_TABLE: 'bench-claims',
       RECORDS_TABLE: 'bench-records',
       JOURNAL_TABLE: 'bench-journal',
@@ -151,12 +169,20 @@ function bundleProbe(dir: string): string {
 }
 
 synthesizeIfNeeded();
-const found = bundles();
+const { found, layerDir } = bundles();
 if (found.length === 0) {
   console.error(`No function bundles in ${out}: run npm run bench:cold -- --synth`);
   process.exit(1);
 }
 const scratch = mkdtempSync(join(tmpdir(), 'claimledger-cold-'));
+// Each bundle runs from a copy beside which the Powertools layer is emulated (its import of the
+// layer's module resolves), so cdk.out, which cdk deploy uploads, is left as built.
+for (const bundle of found) {
+  const dir = join(scratch, bundle.name);
+  cpSync(dirname(bundle.file), dir, { recursive: true });
+  emulateLayer(dir, layerDir);
+  bundle.file = join(dir, 'index.mjs');
+}
 const empty = join(scratch, 'empty.mjs');
 writeFileSync(empty, '');
 const baseline: Bundle = {

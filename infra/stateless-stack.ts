@@ -48,7 +48,7 @@ import { PROBLEM_BASE } from '../functions/http/problem.ts';
 import { SEQUENCE_KEY } from '../functions/store/journal-keys.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
 import { acknowledge } from './nag.ts';
-import { POWERTOOLS_ENVIRONMENT, POWERTOOLS_EXTERNAL, powertoolsLayer } from './powertools-layer.ts';
+import { POWERTOOLS_ENVIRONMENT, POWERTOOLS_MODULE, powertoolsLayer } from './powertools-layer.ts';
 import { API_STAGE_THROTTLE, providerClientId, type StageConfig } from './stage.ts';
 import { checkpointBucketName, type StatefulStack, type TableName } from './stateful-stack.ts';
 
@@ -673,7 +673,7 @@ function appFunction(
       minify: true,
       sourceMap: true,
       // In the Powertools layer, which the runtime resolves ES module imports from.
-      externalModules: [POWERTOOLS_EXTERNAL],
+      externalModules: [POWERTOOLS_MODULE],
       // The SDK's ES modules tree-shake; its CommonJS builds (esbuild's default for Node) do not.
       mainFields: ['module', 'main'],
       esbuildArgs: { '--alias': `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS}` },

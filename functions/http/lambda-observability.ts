@@ -11,16 +11,19 @@ import { type LogBackend, METRIC_NAMESPACE, setLogBackend } from './logger.ts';
  * invocation's context), Metrics for the embedded-metric documents, Tracer for the X-Ray
  * subsegments of the handler and of every DynamoDB, KMS and S3 call.
  *
- * The packages come from the Powertools layer the stack attaches (infra/stateless-stack.ts), not
- * from the bundle, and are imported only when running in Lambda: the local server and the tests
- * keep the JSON-lines backend, and never load the X-Ray SDK, whose context tracking hooks every
- * promise of the process.
+ * Powertools comes from the layer the stack attaches (infra/powertools-layer.ts), not from the
+ * bundle, and is imported only when running in Lambda: the local server and the tests keep the
+ * JSON-lines backend, and never load the X-Ray SDK, whose context tracking hooks every promise
+ * of the process.
  *
  * What reaches them is what reached the JSON lines: the allow-listed fields of logger.ts. Neither
  * the event (Logger's logEvent) nor the response or error messages (Tracer's capture options,
  * also turned off by the stack's environment) are recorded: they carry PHI.
  */
 const SERVICE = 'claimledger';
+
+/** The Powertools layer's module (infra/powertools-layer.ts), outside the function bundles. */
+const POWERTOOLS_MODULE = '@claimledger/powertools';
 
 /** The middlewares every Lambda entry point runs first; none outside Lambda. */
 export const lambdaMiddlewares: middy.MiddlewareObj[] =
@@ -35,21 +38,15 @@ export function backgroundHandler(
 }
 
 async function loadPowertools(): Promise<middy.MiddlewareObj[]> {
-  const [logging, loggingMiddleware, metering, tracing, tracingMiddleware] = await Promise.all([
-    import('@aws-lambda-powertools/logger'),
-    import('@aws-lambda-powertools/logger/middleware'),
-    import('@aws-lambda-powertools/metrics'),
-    import('@aws-lambda-powertools/tracer'),
-    import('@aws-lambda-powertools/tracer/middleware'),
-  ]);
-  const logger = new logging.Logger({ serviceName: SERVICE });
-  const metrics = new metering.Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE });
-  const tracer = new tracing.Tracer({ serviceName: SERVICE });
+  const powertools = (await import(POWERTOOLS_MODULE)) as typeof import('./powertools.ts');
+  const logger = new powertools.Logger({ serviceName: SERVICE });
+  const metrics = new powertools.Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE });
+  const tracer = new powertools.Tracer({ serviceName: SERVICE });
   setLogBackend(powertoolsBackend(logger, metrics));
   observeAwsCalls(awsSubsegments(tracer));
   return [
-    tracingMiddleware.captureLambdaHandler(tracer, { captureResponse: false }),
-    loggingMiddleware.injectLambdaContext(logger, { logEvent: false }),
+    powertools.captureLambdaHandler(tracer, { captureResponse: false }),
+    powertools.injectLambdaContext(logger, { logEvent: false }),
     { before: () => metrics.captureColdStartMetric() },
   ];
 }

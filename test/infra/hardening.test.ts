@@ -3,11 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/handlers/routes.ts';
-import {
-  POWERTOOLS_ENVIRONMENT,
-  powertoolsLayerParameter,
-  powertoolsVersion,
-} from '../../infra/powertools-layer.ts';
+import { POWERTOOLS_ENVIRONMENT, powertoolsVersion } from '../../infra/powertools-layer.ts';
 import { StatefulStack } from '../../infra/stateful-stack.ts';
 import { ACCESS_LOG_FORMAT, BODY_OPTIONAL_MODULES } from '../../infra/stateless-stack.ts';
 import { logicalId, ofType, resourcesOf, type Synthesized, synthesizeWithoutBundling } from './synth.ts';
@@ -146,21 +142,20 @@ describe('hardening: encryption, retention, logging, alarms (dev stage)', () => 
     }
   });
 
-  it('gives every function the Powertools layer AWS publishes for the installed version', () => {
+  it('gives every function the Powertools layer built from the installed version', () => {
     const version = powertoolsVersion();
     expect(version).toMatch(/^\d+\.\d+\.\d+$/);
-    const parameters = Object.entries(dev.statelessTemplate.toJSON().Parameters ?? {}) as [
-      string,
-      { Type: string; Default: string },
-    ][];
-    const layerParameter = parameters.filter(([, p]) => p.Default === powertoolsLayerParameter(version));
-    expect(layerParameter).toHaveLength(1);
-    expect(layerParameter[0]?.[1].Type).toBe('AWS::SSM::Parameter::Value<String>');
+    const layers = ofType(dev.statelessTemplate, 'AWS::Lambda::LayerVersion');
+    expect(layers).toHaveLength(1);
+    const [layerId, layer] = layers[0] as (typeof layers)[number];
+    expect(layer.Properties).toMatchObject({
+      Description: expect.stringContaining(`Powertools for AWS Lambda (TypeScript) ${version}`),
+      CompatibleRuntimes: ['nodejs22.x'],
+      CompatibleArchitectures: ['arm64'],
+    });
     const functions = ofType(dev.statelessTemplate, 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThanOrEqual(20);
-    for (const [id, fn] of functions) {
-      expect(fn.Properties.Layers, id).toEqual([{ Ref: layerParameter[0]?.[0] }]);
-    }
+    for (const [id, fn] of functions) expect(fn.Properties.Layers, id).toEqual([{ Ref: layerId }]);
   });
 
   it('logs API access as JSON with the route template, never the path, query or caller', () => {

@@ -1,17 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import {
-  appendFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +12,7 @@ import { demoClaim, demoProviders } from '../../functions/local/demo-seed.ts';
 import { ScanCommand } from '../../functions/store/dynamo.ts';
 import { buildApp, rulesDirOf } from '../../infra/app.ts';
 import { BUNDLE_BUDGET_BYTES } from '../../infra/bundle-budget.ts';
+import { emulateLayer, POWERTOOLS_MODULE, powertoolsVersion } from '../../infra/powertools-layer.ts';
 import { ppoCoverage } from '../support/coverage.ts';
 import { freshTables } from '../support/tables.ts';
 
@@ -48,10 +39,10 @@ const provider = {
   'custom:npi': demoProviders.familyClinic.npi,
 };
 
-const repositoryRoot = join(import.meta.dirname, '..', '..');
-
 let outdir: string;
 let bundles: Map<string, Bundle>;
+/** The Powertools layer's content, as synthesized. */
+let layerDir: string;
 let rulesDir: string;
 
 beforeAll(() => {
@@ -77,7 +68,9 @@ beforeAll(() => {
   bundles = new Map();
   for (const resource of Object.values(template.Resources)) {
     const assetPath = resource.Metadata?.['aws:asset:path'];
-    if (resource.Type !== 'AWS::Lambda::Function' || typeof assetPath !== 'string') continue;
+    if (typeof assetPath !== 'string') continue;
+    if (resource.Type === 'AWS::Lambda::LayerVersion') layerDir = join(assembly.directory, assetPath);
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
     const name = String(resource.Metadata?.['aws:cdk:path']).split('/').at(-2)?.replace(/^fn-/, '') ?? '';
     const dir = join(assembly.directory, assetPath);
     const variables = Object.entries(resource.Properties?.Environment?.Variables ?? {});
@@ -98,6 +91,22 @@ describe('Lambda bundles', () => {
       .filter((b) => b.bytes > BUNDLE_BUDGET_BYTES)
       .map((b) => `${b.name}: ${(b.bytes / 1024).toFixed(1)} KB > ${BUNDLE_BUDGET_BYTES / 1024} KB`);
     expect(over).toEqual([]);
+  });
+
+  it('leaves Powertools to its layer: one bundled module of the installed version', () => {
+    const layerModule = join(layerDir, 'nodejs', 'node_modules', POWERTOOLS_MODULE);
+    const manifest = JSON.parse(readFileSync(join(layerModule, 'package.json'), 'utf8')) as {
+      version: string;
+      exports: string;
+    };
+    expect(manifest).toMatchObject({ version: powertoolsVersion(), exports: './index.mjs' });
+    expect(statSync(join(layerModule, 'index.mjs')).size).toBeGreaterThan(50_000);
+    for (const bundle of bundles.values()) {
+      expect(
+        sourcesOf(bundle).filter((s) => /@aws-lambda-powertools|aws-xray-sdk/.test(s)),
+        bundle.name,
+      ).toEqual([]);
+    }
   });
 
   it('ships no YAML parser: deciding functions read the rule files through their synth-time record', () => {
@@ -383,7 +392,7 @@ async function runLikeLambda(
   calls: { module: string; event: unknown }[],
   environment: Record<string, string>,
 ): Promise<LambdaRun> {
-  for (const call of calls) attachPowertoolsLayer(dirname(call.module));
+  for (const call of calls) emulateLayer(dirname(call.module), layerDir);
   const daemon = createSocket('udp4');
   const traceDocuments: Record<string, unknown>[] = [];
   daemon.on('message', (message) => {
@@ -432,18 +441,6 @@ async function runLikeLambda(
     logs: [...lines.slice(0, -1), stderr].join('\n'),
     traceDocuments,
   };
-}
-
-/**
- * What the Powertools layer gives a function: its packages where the bundle's import of
- * `@aws-lambda-powertools/*` resolves them (the layer's nodejs/node_modules, here those npm ci
- * installed, which are the layer's version: see infra/powertools-layer.ts).
- */
-function attachPowertoolsLayer(dir: string): void {
-  const target = join(dir, 'node_modules', '@aws-lambda-powertools');
-  if (existsSync(target)) return;
-  mkdirSync(dirname(target), { recursive: true });
-  symlinkSync(join(repositoryRoot, 'node_modules', '@aws-lambda-powertools'), target, 'dir');
 }
 
 /** The JSON lines a run logged (Powertools Logger's and Metrics' output). */
