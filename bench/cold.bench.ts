@@ -29,7 +29,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { BUNDLE_BUDGET_BYTES } from '../infra/bundle-budget.ts';
-import { emulateLayer } from '../infra/powertools-layer.ts';
+import { emulateLayer, POWERTOOLS_MODULE } from '../infra/powertools-layer.ts';
 import { percentile, printTable, writeResult } from './stats.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -237,6 +237,11 @@ printTable(rows);
 const over = rows.filter((r) => r.within === 'NO').length;
 const heavy = found.filter((b) => b.bytes > BUNDLE_BUDGET_BYTES).length;
 console.log(`\n${over} of ${found.length} bundles over the ${TARGET_MS} ms target (reported, not enforced).`);
+const layerModule = join(layerDir, 'nodejs', 'node_modules', POWERTOOLS_MODULE, 'index.mjs');
+console.log(
+  `Every function but health also imports the Powertools layer's module (${(statSync(layerModule).size / 1024).toFixed(1)} KB, ` +
+    'infra/powertools-layer.ts) at load, as in Lambda: its time is in the figures above.',
+);
 console.log(
   `The ${deciding.length} deciding functions also load the rule set shipped beside them on their first request ` +
     '(first rule load: a fresh process, the bundled loader, the same files).',

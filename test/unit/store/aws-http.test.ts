@@ -2,10 +2,10 @@
 // that speaks DynamoDB's JSON protocol: DynamoDB Local never throttles, drops a connection or
 // fails with a 5xx, so those answers are staged here.
 
-import { describe, expect, it } from 'vitest';
-import { AwsServiceError } from '../../../functions/store/aws-http.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AwsCall, AwsServiceError, observeAwsCalls } from '../../../functions/store/aws-http.ts';
 import { DynamoDocumentClient, GetCommand } from '../../../functions/store/dynamo.ts';
-import { type StandInAnswer, standInOptions, startStandIn } from '../../support/aws-stand-in.ts';
+import { STAND_IN_REGION, type StandInAnswer, standInOptions, startStandIn } from '../../support/aws-stand-in.ts';
 
 const jsonError = (status: number, type: string, message: string): StandInAnswer => ({
   status,
@@ -72,5 +72,40 @@ describe('the AWS client under the stores', () => {
   it('fails with the connection error itself (ECONNREFUSED) once the attempts are spent', async () => {
     const client = new DynamoDocumentClient(standInOptions('http://127.0.0.1:1'));
     await expect(client.send(get)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  describe('with an observer (the Lambda functions trace every call through one)', () => {
+    afterEach(() => observeAwsCalls(undefined));
+
+    it('is told of each call once, all its attempts, and how it ended; its trace header is sent', async () => {
+      const seen: { call: AwsCall; outcome?: { metadata?: unknown; error?: unknown } }[] = [];
+      observeAwsCalls((call) => {
+        const record: (typeof seen)[number] = { call };
+        seen.push(record);
+        return {
+          traceHeader: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+          end: (outcome) => {
+            record.outcome = outcome;
+          },
+        };
+      });
+      const retried = await clientAnswering(jsonError(500, 'InternalServerError', 'once'), found);
+      await retried.client.send(get);
+      expect(seen).toEqual([
+        {
+          call: { service: 'dynamodb', operation: 'GetItem', region: STAND_IN_REGION },
+          outcome: { metadata: { httpStatusCode: 200, requestId: 'REQ-1', attempts: 2 } },
+        },
+      ]);
+      // Sent on every attempt, and left out of the signature (the stand-in checks it), as the SDK does.
+      expect(retried.requests.map((r) => r.headers['x-amzn-trace-id'])).toEqual([
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      ]);
+
+      const failing = await clientAnswering(jsonError(400, 'ValidationException', 'bad key'));
+      const error = await failing.client.send(get).catch((e: unknown) => e);
+      expect(seen[1]?.outcome).toEqual({ metadata: { httpStatusCode: 400, attempts: 1 }, error });
+    });
   });
 });
