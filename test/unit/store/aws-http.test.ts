@@ -5,7 +5,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AwsCall, AwsServiceError, observeAwsCalls } from '../../../functions/store/aws-http.ts';
 import { DynamoDocumentClient, GetCommand } from '../../../functions/store/dynamo.ts';
-import { STAND_IN_REGION, type StandInAnswer, standInOptions, startStandIn } from '../../support/aws-stand-in.ts';
+import {
+  STAND_IN_REGION,
+  type StandInAnswer,
+  standInOptions,
+  startStandIn,
+} from '../../support/aws-stand-in.ts';
 
 const jsonError = (status: number, type: string, message: string): StandInAnswer => ({
   status,
