@@ -5,6 +5,7 @@ import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
+import { POWERTOOLS_MODULE } from '../functions/http/lambda-observability.ts';
 
 /**
  * Powertools for AWS Lambda (Logger, Metrics, Tracer) reaches the functions as a layer, not
@@ -14,11 +15,11 @@ import { buildSync } from 'esbuild';
  * The layer is built here, at synth, from the exact packages `npm ci` installed: one minified
  * ES module (functions/http/powertools.ts bundled), so what the tests run is what Lambda loads,
  * and a cold start reads one file instead of the hundred-odd of the packages and the X-Ray SDK
- * (AWS's published Powertools layer ships them unbundled: ~30 ms more to import, measured by
- * `npm run bench:cold`). The functions mark the module external and import it only in Lambda
- * (functions/http/lambda-observability.ts).
+ * (imported unbundled, as AWS's published Powertools layer ships them, they took ~30 ms more per
+ * function in `npm run bench:cold`). The functions mark the module external and import it only
+ * in Lambda (functions/http/lambda-observability.ts, which names it).
  */
-export const POWERTOOLS_MODULE = '@claimledger/powertools';
+export { POWERTOOLS_MODULE };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = ['logger', 'metrics', 'tracer'] as const;

@@ -23,7 +23,7 @@ import { type LogBackend, METRIC_NAMESPACE, setLogBackend } from './logger.ts';
 const SERVICE = 'claimledger';
 
 /** The Powertools layer's module (infra/powertools-layer.ts), outside the function bundles. */
-const POWERTOOLS_MODULE = '@claimledger/powertools';
+export const POWERTOOLS_MODULE = '@claimledger/powertools';
 
 /** The middlewares every Lambda entry point runs first; none outside Lambda. */
 export const lambdaMiddlewares: middy.MiddlewareObj[] =
