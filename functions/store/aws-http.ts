@@ -149,8 +149,9 @@ export class AwsHttpClient {
   /** A client for `options.service`, its region and endpoint resolved as the SDK resolves them. */
   static async create(options: AwsServiceOptions): Promise<AwsHttpClient> {
     const region = options.region ?? (await resolveRegion());
+    const explicit = typeof options.endpoint === 'function' ? options.endpoint(region) : options.endpoint;
     const endpoint = new URL(
-      options.endpoint ?? configuredEndpoint(options.service) ?? awsEndpoint(options.service, region),
+      explicit ?? configuredEndpoint(options.service) ?? awsEndpoint(options.service, region),
     );
     const signer = new SignatureV4({
       service: options.service,

@@ -56,4 +56,18 @@ describe('AWS endpoints', () => {
     });
     expect(regional.endpoint.href).toBe('https://kms.ap-southeast-2.amazonaws.com/');
   });
+
+  it('makes an endpoint given as a function (S3’s virtual host) from the resolved region', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_S3', '');
+    vi.stubEnv('AWS_ENDPOINT_URL', '');
+    vi.stubEnv('AWS_USE_FIPS_ENDPOINT', '');
+    vi.stubEnv('AWS_REGION', 'eu-central-1');
+    const client = await AwsHttpClient.create({
+      service: 's3',
+      s3: true,
+      endpoint: (region) => virtualHostedEndpoint('claimledger-dev-checkpoints', region),
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    expect(client.endpoint.href).toBe('https://claimledger-dev-checkpoints.s3.eu-central-1.amazonaws.com/');
+  });
 });
