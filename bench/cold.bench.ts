@@ -29,6 +29,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { BUNDLE_BUDGET_BYTES } from '../infra/bundle-budget.ts';
+import { lambdaEsbuildOptions } from '../infra/lambda-build.ts';
 import { emulateLayer, POWERTOOLS_MODULE } from '../infra/powertools-layer.ts';
 import { percentile, printTable, writeResult } from './stats.ts';
 
@@ -154,17 +155,7 @@ function runChild(args: string[], file: string, nodeOptions: string): number {
 /** bench/rule-load-probe.ts, bundled with the functions' esbuild settings. */
 function bundleProbe(dir: string): string {
   const outfile = join(dir, 'rule-load-probe.mjs');
-  buildSync({
-    entryPoints: [join(root, 'bench', 'rule-load-probe.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    mainFields: ['module', 'main'],
-    outfile,
-    logLevel: 'error',
-  });
+  buildSync({ ...lambdaEsbuildOptions, entryPoints: [join(root, 'bench', 'rule-load-probe.ts')], outfile });
   return outfile;
 }
 

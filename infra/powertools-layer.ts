@@ -6,6 +6,7 @@ import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambd
 import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import { POWERTOOLS_MODULE } from '../functions/http/lambda-observability.ts';
+import { lambdaEsbuildOptions } from './lambda-build.ts';
 
 /**
  * Powertools for AWS Lambda (Logger, Metrics, Tracer) reaches the functions as a layer, not
@@ -47,19 +48,9 @@ export function buildPowertoolsLayer(outputDir: string): void {
   const dir = join(outputDir, 'nodejs', 'node_modules', POWERTOOLS_MODULE);
   mkdirSync(dir, { recursive: true });
   buildSync({
+    ...lambdaEsbuildOptions,
     entryPoints: [join(root, 'functions', 'http', 'powertools.ts')],
     outfile: join(dir, 'index.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    mainFields: ['module', 'main'],
-    // The X-Ray SDK is CommonJS and calls require(); give the ES module one.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'error',
   });
   const packageJson = {
     name: POWERTOOLS_MODULE,

@@ -47,6 +47,7 @@ import { PROVIDER_CLIENTS_ENV, providerScope } from '../functions/http/identity.
 import { PROBLEM_BASE } from '../functions/http/problem.ts';
 import { SEQUENCE_KEY } from '../functions/store/journal-keys.ts';
 import { tableDefinitions } from '../functions/store/tables.ts';
+import { LAMBDA_MAIN_FIELDS, LAMBDA_TARGET, REQUIRE_BANNER } from './lambda-build.ts';
 import { acknowledge } from './nag.ts';
 import { POWERTOOLS_ENVIRONMENT, POWERTOOLS_MODULE, powertoolsLayer } from './powertools-layer.ts';
 import { API_STAGE_THROTTLE, providerClientId, type StageConfig } from './stage.ts';
@@ -669,16 +670,14 @@ function appFunction(
     },
     bundling: {
       format: OutputFormat.ESM,
-      target: 'node22',
+      target: LAMBDA_TARGET,
       minify: true,
       sourceMap: true,
       // In the Powertools layer, which the runtime resolves ES module imports from.
       externalModules: [POWERTOOLS_MODULE],
-      // The SDK's ES modules tree-shake; its CommonJS builds (esbuild's default for Node) do not.
-      mainFields: ['module', 'main'],
+      mainFields: LAMBDA_MAIN_FIELDS,
       esbuildArgs: { '--alias': `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS}` },
-      // Some bundled CommonJS dependencies call require(); give ESM output one.
-      banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      banner: REQUIRE_BANNER,
       forceDockerBundling: false,
       ...(route.rules
         ? {

@@ -42,6 +42,14 @@ export interface ExpressionFacts {
   readonly readsContext: boolean;
 }
 
+/** The facts alone, of a checked, compiled or recorded expression. */
+export const expressionFacts = ({ type, reads, tables, readsContext }: ExpressionFacts): ExpressionFacts => ({
+  type,
+  reads,
+  tables,
+  readsContext,
+});
+
 /** A compiled expression: callable on a context object, with what it reads for the trace. */
 export interface CompiledExpression extends ExpressionFacts {
   readonly source: string;
@@ -441,13 +449,9 @@ export class RuleSetCel {
         offset: 0,
       };
     }
-    const { type, reads, tables, readsContext } = checked;
     return {
       source,
-      type,
-      reads,
-      tables,
-      readsContext,
+      ...expressionFacts(checked),
       evaluate,
       evaluateReference:
         reference ??

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ASTNode } from '@marcbachmann/cel-js';
 import type * as z from '#functions/zod.ts';
-import type { CelChecker, CheckedExpression, ExpressionFacts } from './cel.ts';
+import { type CelChecker, type CheckedExpression, type ExpressionFacts, expressionFacts } from './cel.ts';
 import type { RuleSetIssue } from './errors.ts';
 import type { Phase } from './fact-model.ts';
 import type { RuleSetFile } from './hash.ts';
@@ -95,8 +95,7 @@ export function recordedReaders(recorded: RecordedRuleSources): RuleSetReaders {
 
 /** The record of a checked expression; throws on a literal the record cannot carry (bytes, uint). */
 export function recordExpression(checked: CheckedExpression): RecordedExpression {
-  const { type, reads, tables, readsContext } = checked;
-  return { type, reads, tables, readsContext, ast: encodeNode(checked.ast) };
+  return { ...expressionFacts(checked), ast: encodeNode(checked.ast) };
 }
 
 const isNode = (x: unknown): x is { op: string; args?: unknown; checkedType?: { name?: string } } =>

@@ -264,10 +264,10 @@ const columnSpecs: Record<TableKind, ColumnSpec> = {
   },
 };
 
-/** YYYYMMDD (CMS, OIG) or YYYY-MM-DD to ISO; '' / '*' / '00000000' mean "none". */
 // Tables repeat their dates (a quarter's effective date on every MUE row): each is checked once.
 const parsedDates = new Map<string, string | null | undefined>();
 
+/** YYYYMMDD (CMS, OIG) or YYYY-MM-DD to ISO; '' / '*' / '00000000' mean "none"; undefined: not a date. */
 function parseDate(raw: string): string | null | undefined {
   let parsed = parsedDates.get(raw);
   if (parsed === undefined && !parsedDates.has(raw)) {

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { activationKey } from '#claims/rule-simulation.ts';
-import { type RecordedRuleSources, RecordedSourcesError, recordedReaders } from '#engine/recorded-source.ts';
-import { readRuleSetFiles } from '#engine/rule-files.ts';
+import { RecordedSourcesError } from '#engine/recorded-source.ts';
 import type { RuleSet } from '#engine/rule-set.ts';
-import { loadRuleSetWith } from '#engine/rule-set-loader.ts';
+import { loadShippedRuleSet } from '#engine/shipped-rule-set.ts';
 import { log } from '#http/logger.ts';
 import * as app from './app-context.ts';
 
@@ -47,9 +45,8 @@ function loadShipped(): RuleSet {
       'RULE_SOURCES is not set: the recorded rule sources (rule-sources.json) are needed to load the rules',
     );
   }
-  const recorded = JSON.parse(readFileSync(RULE_SOURCES, 'utf8')) as RecordedRuleSources;
   try {
-    return loadRuleSetWith(readRuleSetFiles(RULES_DIR), recordedReaders(recorded));
+    return loadShippedRuleSet(RULES_DIR, RULE_SOURCES);
   } catch (error: unknown) {
     // Files that are not the ones recorded at synth are not the pinned ones either.
     if (!(error instanceof RecordedSourcesError)) throw error;

@@ -16,11 +16,10 @@ export interface RunningIntegrator {
  * the next: integration (the orphan sweep, then the Merkle tree), signing a checkpoint of the
  * integrated tree, and search indexing up to the newest checkpoint. The first two go again at
  * once after a round that did work; otherwise, and the indexer always, wait `intervalMs`, the
- * signer only until the integrator has integrated something new.
- * Rounds of each loop never overlap; a failing round is logged and retried on the next tick,
- * as a stream retry would. Integrating the next
- * entries while the last are signed is safe: a checkpoint signs the tree state it read, whose
- * nodes were written before it.
+ * signer only until the integrator has integrated something new. Rounds of each loop never
+ * overlap; a failing round is logged and retried on the next tick, as a stream retry would.
+ * Integrating the next entries while the last are signed is safe: a checkpoint signs the tree
+ * state it read, whose nodes were written before it.
  */
 export function startJournalIntegrator(publisher: JournalPublisher, intervalMs = 50): RunningIntegrator {
   const { journal, tree, checkpoints, signer, origin, search } = publisher;

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { ClaimSubmission } from '#claims/claim.schema.ts';
 import type { Decision } from '#claims/decision.ts';
-import type { ClaimRepositoryPort, JournalReceipt, StoredClaim } from '#claims/ports.ts';
+import type { ClaimReadPort, JournalReceipt, StoredClaim } from '#claims/ports.ts';
 import { type DocumentClient, GetCommand } from './dynamo.ts';
 import type { JournalRepository } from './journal.repository.ts';
 
@@ -14,7 +14,7 @@ export const claimSk = 'CURRENT';
  * gathering and the decision's write path (ClaimRepository extends it with those), so that
  * their bundles stay small.
  */
-export class ClaimReads implements Pick<ClaimRepositoryPort, 'find' | 'receipt'> {
+export class ClaimReads implements ClaimReadPort {
   constructor(
     protected readonly client: DocumentClient,
     protected readonly tables: { claims: string },

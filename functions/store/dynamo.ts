@@ -187,8 +187,9 @@ function decodeBinaryAttributes(attributes: Record<string, AttributeValue>): Rec
   return out;
 }
 
+const fromBase64 = (text: unknown) => new Uint8Array(Buffer.from(String(text), 'base64'));
+
 function decodeBinary(value: AttributeValue): AttributeValue {
-  const fromBase64 = (text: unknown) => new Uint8Array(Buffer.from(String(text), 'base64'));
   if (value.B !== undefined) return { B: fromBase64(value.B) };
   if (value.BS !== undefined) return { BS: value.BS.map(fromBase64) };
   if (value.M !== undefined) return { M: decodeBinaryAttributes(value.M) };
