@@ -1,9 +1,7 @@
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, Scalar } from 'yaml';
 import type * as z from '#functions/zod.ts';
 import type { RuleSetIssue } from './errors.ts';
-import type { RuleSource } from './rule-source.ts';
-
-type Path = readonly PropertyKey[];
+import type { SourcePath as Path, RuleSource } from './rule-source.ts';
 
 /**
  * A YAML file kept with its source positions, so every later problem (schema, CEL, table)

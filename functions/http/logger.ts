@@ -58,7 +58,7 @@ export function setLogSink(next: LogSink): LogSink {
 }
 
 /** One JSON object a line; a line with metrics is also a CloudWatch EMF document. */
-export const jsonLinesBackend: LogBackend = {
+const jsonLinesBackend: LogBackend = {
   write(level, fields, metrics) {
     const line: Record<string, unknown> = {
       level,

@@ -11,6 +11,7 @@ import { CheckpointsRepository } from '../../functions/store/checkpoints.reposit
 import { BatchWriteCommand, type DocumentClient } from '../../functions/store/dynamo.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { crashingClient } from '../support/crashing-client.ts';
 import { runJournal } from '../support/journal-cli.ts';
 import { testEntry as entry, stageOrphan } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
@@ -23,17 +24,11 @@ const ORIGIN = 'manifests.test/journal';
  */
 function dyingClient(doc: DocumentClient, survives = 0): DocumentClient {
   let left = survives;
-  return new Proxy(doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return (command: object) => {
-        if (command instanceof BatchWriteCommand && left-- <= 0) {
-          return Promise.reject(new Error('the sequencer died here'));
-        }
-        return target.send(command as Parameters<DocumentClient['send']>[0]);
-      };
-    },
-  });
+  return crashingClient(
+    doc,
+    (command) => command instanceof BatchWriteCommand && left-- <= 0,
+    'the sequencer died here',
+  );
 }
 
 // Rounds larger than 33 entries commit a manifest (the counter and a list of keys and leaf

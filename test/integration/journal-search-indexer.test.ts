@@ -6,7 +6,7 @@ import type { JournalEntry } from '../../functions/journal/entry.ts';
 import { generateEd25519KeyPair, localEd25519Signer } from '../../functions/journal/local-signer.ts';
 import { verifyInclusion } from '../../functions/journal/verify.ts';
 import { CheckpointsRepository } from '../../functions/store/checkpoints.repository.ts';
-import { DeleteCommand, type DocumentClient } from '../../functions/store/dynamo.ts';
+import { DeleteCommand } from '../../functions/store/dynamo.ts';
 import type { createDocumentClient } from '../../functions/store/dynamo-client.ts';
 import { JournalRepository } from '../../functions/store/journal.repository.ts';
 import { integrateAndPublish } from '../../functions/store/journal-publisher.ts';
@@ -15,6 +15,7 @@ import {
   SEARCH_WATERMARK_KEY,
 } from '../../functions/store/journal-search.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { crashingClient } from '../support/crashing-client.ts';
 import { freshTables } from '../support/tables.ts';
 
 const ORIGIN = 'claimledger.test/search';
@@ -189,15 +190,10 @@ describe('journal search indexer against DynamoDB Local', () => {
     expect((await search.search(query({ member: 'M1' }))).hits).toEqual([]);
 
     // A round that wrote index items and rollups, then died before moving the watermark.
-    const crashing: DocumentClient = {
-      send(command) {
-        const input = command.input as Record<string, unknown>;
-        if ('UpdateExpression' in input && JSON.stringify(input.Key).includes('SEARCH')) {
-          return Promise.reject(new Error('process killed'));
-        }
-        return doc.send(command);
-      },
-    };
+    const crashing = crashingClient(doc, (command) => {
+      const input = command.input as Record<string, unknown>;
+      return 'UpdateExpression' in input && JSON.stringify(input.Key).includes('SEARCH');
+    });
     const dying = new JournalSearchRepository(crashing, table, new JournalRepository(crashing, table));
     await expect(
       integrateAndPublish({ journal, tree, checkpoints, signer, origin: ORIGIN, search: dying }),

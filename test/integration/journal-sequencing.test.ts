@@ -16,21 +16,18 @@ const entry = testEntry;
  * transaction DynamoDB cancelled.
  */
 function countingClient(doc: DocumentClient, sent: string[], cancelled: string[] = []): DocumentClient {
-  return new Proxy(doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: { constructor: { name: string } }) => {
-        sent.push(command.constructor.name);
-        try {
-          return await target.send(command as Parameters<DocumentClient['send']>[0]);
-        } catch (error: unknown) {
-          if (error instanceof Error && error.name === 'TransactionCanceledException')
-            cancelled.push(error.message);
-          throw error;
-        }
-      };
+  return {
+    async send(command) {
+      sent.push(command.constructor.name);
+      try {
+        return await doc.send(command);
+      } catch (error: unknown) {
+        if (error instanceof Error && error.name === 'TransactionCanceledException')
+          cancelled.push(error.message);
+        throw error;
+      }
     },
-  });
+  };
 }
 
 describe('journal sequencing against DynamoDB Local', () => {

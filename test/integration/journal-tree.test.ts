@@ -35,6 +35,7 @@ import {
   JournalIntegrityError,
   JournalTreeRepository,
 } from '../../functions/store/journal-tree.repository.ts';
+import { crashingClient } from '../support/crashing-client.ts';
 import { testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
@@ -208,14 +209,11 @@ describe('journal tree and checkpoints against DynamoDB Local', () => {
     await appendEntries(375, 33);
     const before = await tree.treeState();
     // A client that dies when the integrator moves the state: node writes went through.
-    const crashing = {
-      send: (command: unknown) => {
-        if (command instanceof UpdateCommand && command.input.Key?.sk === 'TREE') {
-          return Promise.reject(new Error('simulated crash'));
-        }
-        return doc.send(command as Parameters<typeof doc.send>[0]);
-      },
-    } as unknown as DocumentClient;
+    const crashing = crashingClient(
+      doc,
+      (command) => command instanceof UpdateCommand && command.input.Key?.sk === 'TREE',
+      'simulated crash',
+    );
     await expect(new JournalTreeRepository(crashing, table, journal).integrate()).rejects.toThrow(
       'simulated crash',
     );

@@ -3,27 +3,19 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { powertoolsBackend } from '../../../functions/http/lambda-observability.ts';
 import { METRIC_NAMESPACE } from '../../../functions/http/logger.ts';
+import { type CapturedOutput, captureOutput } from '../../support/security-log-capture.ts';
 
 // What the deployed functions write through Powertools (Logger and Metrics from the same
 // packages the layer bundles): the alarms' metric filters and the dashboards read these fields.
 describe('the Powertools log backend', () => {
-  let written: string[];
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+  let output: CapturedOutput;
   beforeEach(() => {
-    written = [];
-    const capture = ((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    process.stdout.write = capture;
-    process.stderr.write = capture;
+    output = captureOutput();
   });
-  afterEach(() => {
-    process.stdout.write = writes.stdout;
-    process.stderr.write = writes.stderr;
-  });
+  afterEach(() => output.restore());
+  // Powertools writes through its own console, to stdout and stderr.
   const lines = () =>
-    written
+    output.otherOutput
       .join('')
       .split('\n')
       .filter((line) => line.startsWith('{'))
