@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { TooLargeError } from '#claims/errors.ts';
 import { encodeEntry, type JournalEntry, leafHash } from '#journal/entry.ts';
+import { isAwsError } from './aws-http.ts';
 import { batchDeleteAll, batchGetAll, batchGetItems, batchPutAll, itemId } from './batch.ts';
 import {
   type DocumentClient,
@@ -88,6 +89,8 @@ export class JournalRepository {
   private inFlight: Promise<Round> | undefined;
   /** How many rounds of this process have started reading the pending partitions. */
   private pendingReads = 0;
+  /** Direct appends waiting for the transaction in flight to finish, to go in the next one. */
+  private readonly directQueue: DirectAppend[] = [];
   private directInFlight = false;
   /**
    * The size after this process's last direct append, or its last group commit when that held
@@ -181,18 +184,18 @@ export class JournalRepository {
   /**
    * Appends `entry` under the idempotency `key`, in one transaction with the caller's
    * `alongside` items (which come first, so the caller reads its own failed conditions by the
-   * same positions on either path). Uncontended, the entry takes the next index directly; when
-   * another writer moved the size first, it is staged and sequenced by group commit.
+   * same positions on either path). While this process is the only writer it knows the size:
+   * the entry takes the next index directly, alone or in a batch with this process's other
+   * concurrent appends. When another writer moved the size first, it is staged and sequenced
+   * by group commit.
    */
   async append(key: string, entry: JournalEntry, alongside: DocTransactItem[] = []): Promise<JournalReceipt> {
     const prepared = prepare(this.table, key, entry);
-    if (
-      this.knownSize !== undefined &&
-      !this.inFlight &&
-      !this.directInFlight &&
-      Date.now() >= this.directPausedUntil
-    ) {
-      const receipt = await this.appendDirect(key, prepared, alongside, this.knownSize);
+    if (this.directOpen()) {
+      const receipt = await new Promise<JournalReceipt | null>((resolve, reject) => {
+        this.directQueue.push({ key, prepared, alongside, resolve, reject });
+        if (!this.directInFlight) void this.flushDirect();
+      });
       if (receipt) return receipt;
     }
     try {
@@ -219,48 +222,97 @@ export class JournalRepository {
     throw new JournalKeyConflictError(`journal key ${key} already holds a different entry`);
   }
 
+  /** Whether an append may try the direct path: the size is known and no group commit of ours runs. */
+  private directOpen(): boolean {
+    return this.knownSize !== undefined && !this.inFlight && Date.now() >= this.directPausedUntil;
+  }
+
   /**
-   * The fast path: entry item, key item (with its index), document item and the size counter,
-   * conditional on the size this process last saw, all in the caller's transaction: one round
-   * trip, never pending, and as crash-safe as any transaction (all of it or none). Returns null
-   * when the size had moved (another writer appended) or a concurrent transaction held an
-   * item; the caller then takes the staging path, and this process pauses direct attempts
-   * (DIRECT_PAUSE_MS) so that, under contention, they do not keep taking the counter from
-   * group commits. One direct attempt at a time per process: concurrent appends in a process go
-   * straight to group commit.
+   * Commits the queued direct appends, one transaction at a time, each holding as many of them
+   * as fit (Tessera's in-process batching): appends that arrive while a transaction is in flight
+   * go into the next. When the size turns out to have moved, everything queued takes the
+   * staging path.
    */
-  private async appendDirect(
-    key: string,
-    { leafHash: hash, text, documentItem }: Prepared,
-    alongside: DocTransactItem[],
-    size: number,
-  ): Promise<JournalReceipt | null> {
+  private async flushDirect(): Promise<void> {
     this.directInFlight = true;
     try {
-      const items: DocTransactItem[] = [
-        ...alongside,
-        newItem(this.table, { ...entryKey(size), index: size, key, entry: text, leafHash: hash }),
-        newItem(this.table, { ...sequencingKey(key), key, leafHash: hash, index: size }),
-        documentItem,
-        sizeUpdate(this.table, size, size + 1),
-      ];
-      try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      } catch (error: unknown) {
-        this.knownSize = undefined;
-        this.directPausedUntil = Date.now() + DIRECT_PAUSE_MS;
-        const failed = failedConditions(error);
-        if (failed === null) throw error;
-        // The caller's own conditions failed: its business, with the positions it expects.
-        if (failed.some((i) => i < alongside.length)) throw error;
-        if (failed.includes(alongside.length + 1)) return this.receiptOfRetry(key, hash);
-        return null;
+      while (this.directQueue.length > 0) {
+        if (!this.directOpen()) {
+          for (const queued of this.directQueue.splice(0)) queued.resolve(null);
+          break;
+        }
+        await this.commitDirect(takeBatch(this.directQueue), this.knownSize!);
       }
-      this.knownSize = size + 1;
-      return { index: size, leafHash: hash, key };
     } finally {
       this.directInFlight = false;
     }
+  }
+
+  /**
+   * The direct path: each append's caller items, entry item, key item (with its index) and
+   * document item, and the size counter, conditional on the size this process last saw, all in
+   * one transaction: one round trip, never pending, and as crash-safe as any transaction (all
+   * of it or none). Settles every append of the batch:
+   * - committed: its receipt;
+   * - the size had moved (another writer appended) or the transaction lost to a concurrent one:
+   *   null, so it takes the staging path, and this process pauses direct attempts
+   *   (DIRECT_PAUSE_MS) so that, under contention, they do not keep taking the counter from
+   *   group commits;
+   * - its own items' conditions failed: alone, its caller's error (with the caller's positions)
+   *   or the receipt of the earlier append of its key; in a batch, null, so that it is tried
+   *   alone on the staging path and answered by the positions of its own transaction, while
+   *   the rest of the batch goes back to the queue;
+   * - any other error: the error, as its own transaction would have.
+   */
+  private async commitDirect(batch: DirectAppend[], size: number): Promise<void> {
+    const items: DocTransactItem[] = [];
+    const starts = batch.map(({ key, prepared: { leafHash: hash, text, documentItem }, alongside }, i) => {
+      const start = items.length;
+      const index = size + i;
+      items.push(
+        ...alongside,
+        newItem(this.table, { ...entryKey(index), index, key, entry: text, leafHash: hash }),
+        newItem(this.table, { ...sequencingKey(key), key, leafHash: hash, index }),
+        documentItem,
+      );
+      return start;
+    });
+    items.push(sizeUpdate(this.table, size, size + batch.length));
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error: unknown) {
+      const failed = failedConditions(error);
+      if (failed === null) {
+        // A request DynamoDB refused outright (an item too large, say) fails the same way
+        // whoever it is batched with: each append of a batch is tried alone instead. Any other
+        // error may have come after the commit, so it is the caller's, as it would be alone.
+        const refused = batch.length > 1 && isAwsError(error, 'ValidationException');
+        for (const append of batch) refused ? append.resolve(null) : append.reject(error);
+        return;
+      }
+      // Which appends' own items failed (the counter is the last item, past every append).
+      const failing = new Set(failed.flatMap((i) => (i < items.length - 1 ? [batchIndexOf(starts, i)] : [])));
+      if (failing.size === 0 || failed.includes(items.length - 1)) {
+        this.knownSize = undefined;
+        this.directPausedUntil = Date.now() + DIRECT_PAUSE_MS;
+        for (const append of batch) append.resolve(null);
+        return;
+      }
+      if (batch.length === 1) {
+        const [append] = batch as [DirectAppend];
+        // The caller's own conditions failed: its business, with the positions it expects.
+        if (failed.some((i) => i < append.alongside.length)) append.reject(error);
+        else this.receiptOfRetry(append.key, append.prepared.leafHash).then(append.resolve, append.reject);
+        return;
+      }
+      for (const [i, append] of batch.entries()) if (failing.has(i)) append.resolve(null);
+      this.directQueue.unshift(...batch.filter((_, i) => !failing.has(i)));
+      return;
+    }
+    this.knownSize = size + batch.length;
+    batch.forEach(({ key, prepared, resolve }, i) => {
+      resolve({ index: size + i, leafHash: prepared.leafHash, key });
+    });
   }
 
   /**
@@ -648,6 +700,68 @@ export class JournalRepository {
       }))
       .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
   }
+}
+
+/** An append waiting for (or in) a direct transaction, and how to answer its caller. */
+interface DirectAppend {
+  key: string;
+  prepared: Prepared;
+  alongside: DocTransactItem[];
+  resolve: (receipt: JournalReceipt | null) => void;
+  reject: (error: unknown) => void;
+}
+
+// DynamoDB's limit on a transaction's items; the counter update takes one.
+const TRANSACTION_ITEMS = 100;
+
+/**
+ * Removes from `queue` and returns the oldest appends that fit in one transaction: within its
+ * item and size limits, and touching no item twice (DynamoDB refuses a transaction that does,
+ * e.g. two claims of one member, which both bump the member's version). The first always goes;
+ * the rest keep their order for the next transaction.
+ */
+function takeBatch(queue: DirectAppend[]): DirectAppend[] {
+  const batch: DirectAppend[] = [];
+  const touched = new Set<string>();
+  let items = 1;
+  let bytes = 0;
+  for (let i = 0; i < queue.length; ) {
+    const append = queue[i]!;
+    const ids = [...append.alongside, append.prepared.documentItem].map(itemIdentity);
+    const size =
+      Buffer.byteLength(append.prepared.text) + Buffer.byteLength(JSON.stringify(append.alongside));
+    const fits =
+      items + append.alongside.length + 3 <= TRANSACTION_ITEMS &&
+      bytes + size <= TRANSACTION_ENTRY_BYTES &&
+      ids.every((id) => !touched.has(id)) &&
+      !touched.has(`key:${append.key}`);
+    if (batch.length > 0 && !fits) {
+      i++;
+      continue;
+    }
+    queue.splice(i, 1);
+    batch.push(append);
+    items += append.alongside.length + 3;
+    bytes += size;
+    for (const id of ids) touched.add(id);
+    touched.add(`key:${append.key}`);
+  }
+  return batch;
+}
+
+/** Which item a transaction item writes or checks: every table is keyed by pk and sk. */
+function itemIdentity(item: DocTransactItem): string {
+  const key = item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key ?? {};
+  const table =
+    item.Put?.TableName ?? item.Update?.TableName ?? item.Delete?.TableName ?? item.ConditionCheck?.TableName;
+  return JSON.stringify([table, key.pk, key.sk]);
+}
+
+/** The batch position of the append whose items start at or before transaction item `item`. */
+function batchIndexOf(starts: number[], item: number): number {
+  let i = starts.length - 1;
+  while (starts[i]! > item) i--;
+  return i;
 }
 
 /** A staged entry, as its pending item holds it. */

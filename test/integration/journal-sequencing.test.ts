@@ -6,6 +6,7 @@ import { hashLeaf, rootFromLeafHashes } from '../../functions/journal/merkle.ts'
 import { type DocumentClient, GetCommand, PutCommand } from '../../functions/store/dynamo.ts';
 import { JournalKeyConflictError, JournalRepository } from '../../functions/store/journal.repository.ts';
 import { JournalTreeRepository } from '../../functions/store/journal-tree.repository.ts';
+import { failedConditions } from '../../functions/store/transactions.ts';
 import { stageOrphan, testEntry } from '../support/journal-entries.ts';
 import { freshTables } from '../support/tables.ts';
 
@@ -173,7 +174,7 @@ describe('journal sequencing against DynamoDB Local', () => {
     expect(await journal.sweepPending()).toBe(0);
   });
 
-  it('appends an uncontended entry in one transaction, and group-commits concurrent ones densely', async () => {
+  it('appends an uncontended entry in one transaction, and batches concurrent ones of a process into a few', async () => {
     const requests: string[] = [];
     const counting = new JournalRepository(countingClient(doc, requests), table);
     await counting.append('direct-warm', entry(20)); // learns the size
@@ -182,15 +183,100 @@ describe('journal sequencing against DynamoDB Local', () => {
     expect(requests).toEqual(['TransactWriteCommand']);
     expect((await journal.findByKey('direct-1'))?.index).toBe(receipt.index);
 
-    // Concurrent appends in one process: one goes direct, the rest stage and group-commit.
+    // 40 concurrent appends: the first goes alone, the rest wait for it and go together, at
+    // most 33 to a transaction (3 items each, and the counter, of DynamoDB's 100). Nothing is
+    // staged, so no pending partition is ever read.
+    requests.length = 0;
     const before = await journal.size();
     const receipts = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => counting.append(`burst-${i}`, entry(30 + i))),
+      Array.from({ length: 40 }, (_, i) => counting.append(`burst-${i}`, entry(30 + i))),
+    );
+    expect(receipts.map((r) => r.index)).toEqual(Array.from({ length: 40 }, (_, i) => before + i));
+    expect(requests).toEqual(Array(3).fill('TransactWriteCommand'));
+    expect(await journal.size()).toBe(before + 40);
+    for (const r of receipts) expect((await journal.findByKey(r.key))?.index).toBe(r.index);
+  });
+
+  it('answers each append of a batch by its own transaction: a failed condition fails only its caller', async () => {
+    const batching = new JournalRepository(doc, table);
+    await batching.append('batch-warm', entry(80));
+    for (const sk of ['present-0', 'present-1', 'present-3'])
+      await doc.send(new PutCommand({ TableName: table, Item: { pk: 'TEST', sk } }));
+    const before = await journal.size();
+    // Each caller checks an item of its own (one item may appear once in a transaction); the
+    // third caller's is not there.
+    const guard = (sk: string) => ({
+      ConditionCheck: {
+        TableName: table,
+        Key: { pk: 'TEST', sk },
+        ConditionExpression: 'attribute_exists(pk)',
+      },
+    });
+    const outcomes = await Promise.allSettled([
+      batching.append('batch-0', entry(81), [guard('present-0')]),
+      batching.append('batch-1', entry(82), [guard('present-1')]),
+      batching.append('batch-2', entry(83), [guard('absent')]),
+      batching.append('batch-3', entry(84), [guard('present-3')]),
+    ]);
+    const failed = outcomes[2]!;
+    expect(failed.status).toBe('rejected');
+    // The positions the caller reads are those of its own items, as if it had appended alone.
+    expect(failedConditions((failed as PromiseRejectedResult).reason)).toEqual([0]);
+    expect(await journal.findByKey('batch-2')).toBeNull();
+    const indices = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.index] : []));
+    expect(indices.sort((a, b) => a - b)).toEqual([before, before + 1, before + 2]);
+    expect(await journal.size()).toBe(before + 3);
+  });
+
+  it('puts appends that touch the same item, or share a key, in separate transactions', async () => {
+    const requests: string[] = [];
+    const batching = new JournalRepository(countingClient(doc, requests), table);
+    await batching.append('shared-warm', entry(90));
+    const bump = {
+      Update: {
+        TableName: table,
+        Key: { pk: 'TEST', sk: 'bumps' },
+        UpdateExpression: 'ADD #n :one',
+        ExpressionAttributeNames: { '#n': 'n' },
+        ExpressionAttributeValues: { ':one': 1 },
+      },
+    };
+    requests.length = 0;
+    const [a, b, c, retry] = await Promise.all([
+      batching.append('shared-0', entry(91), [bump]),
+      batching.append('shared-1', entry(92), [bump]),
+      batching.append('shared-2', entry(93), [bump]),
+      batching.append('shared-2', entry(93), [bump]),
+    ]);
+    // One item may appear once in a transaction: the three bumps went in three transactions
+    // (and the retry of shared-2 in a fourth, which found its key taken), all direct.
+    expect(new Set([a!.index, b!.index, c!.index]).size).toBe(3);
+    expect(retry).toEqual(c);
+    expect(requests.filter((r) => r === 'QueryCommand')).toEqual([]);
+    const { Item } = await doc.send(new GetCommand({ TableName: table, Key: { pk: 'TEST', sk: 'bumps' } }));
+    // The retry's transaction was cancelled whole, its bump with it.
+    expect(Item?.n).toBe(3);
+  });
+
+  it('stages a batch whose size another process moved, and still gives it dense indices', async () => {
+    const requests: string[] = [];
+    const mine = new JournalRepository(countingClient(doc, requests), table);
+    await mine.append('moved-warm', entry(100));
+    await new JournalRepository(doc, table).append('moved-other', entry(101));
+    const before = await journal.size();
+    requests.length = 0;
+    const receipts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => mine.append(`moved-${i}`, entry(102 + i))),
     );
     expect(receipts.map((r) => r.index).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 12 }, (_, i) => before + i),
+      Array.from({ length: 6 }, (_, i) => before + i),
     );
-    expect(await journal.size()).toBe(before + 12);
+    // The direct attempt lost the counter, so the appends were staged and group-committed.
+    expect(requests).toContain('QueryCommand');
+    // And the process keeps to group commit for a while rather than racing the other writer.
+    requests.length = 0;
+    await mine.append('moved-after', entry(110));
+    expect(requests).toContain('QueryCommand');
   });
 
   it('rolls back the caller’s items and stages nothing when the caller’s condition fails', async () => {
