@@ -53,6 +53,10 @@ const DIRECT_PAUSE_MS = 10_000;
 // it looks whether its entry was sequenced, and how long a writer waits for its index at most.
 const LEASE_MS = 2_000;
 const POLL_MS = 15;
+const LEASE_RECHECK_MS = 200;
+// A lease handed on lasts this long until its new holder renews it: a successor that died
+// (its writer crashed after staging) holds the others up for no longer than this.
+const HANDOVER_MS = 500;
 const RECEIPT_TIMEOUT_MS = 20_000;
 // How often the integrator looks for entries that writers which died left pending.
 const SWEEP_EVERY_MS = 1_000;
@@ -145,7 +149,15 @@ export class JournalRepository {
         Put: {
           TableName: this.table,
           // Sorted by staging time within a shard, so sequencing takes the oldest first.
-          Item: { pk: `PENDING#${shard}`, sk: `${at}#${key}`, key, entry: text, leafHash: hash },
+          // The owner: whom the lease holder may hand the lease to when it is done.
+          Item: {
+            pk: `PENDING#${shard}`,
+            sk: `${at}#${key}`,
+            key,
+            entry: text,
+            leafHash: hash,
+            owner: this.owner,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
@@ -331,9 +343,13 @@ export class JournalRepository {
 
   /**
    * Waits until `key` has its index and returns the receipt. While waiting, this process runs
-   * the sequencing rounds if it holds (or can take) the sequencer lease, and otherwise looks at
-   * its key item every POLL_MS. `staged` says the caller has just staged the entry, so the first
-   * look-up can be skipped.
+   * the sequencing rounds if it holds (or can take, or is handed) the sequencer lease, and
+   * otherwise looks at its key item every POLL_MS. It reads the lease item itself only at the
+   * first look-up and then every LEASE_RECHECK_MS: a holder that is done hands the lease on to
+   * a waiting writer through that writer's key item, so waiting writers need not all watch the
+   * one lease item (which takes 3,000 reads/s on DynamoDB: a few hundred writers polling it
+   * every 15 ms would be throttled). `staged` says the caller has just staged the entry, so a
+   * process holding the lease can go straight to a round.
    */
   async receipt(key: string, staged = false): Promise<JournalReceipt> {
     this.waiting++;
@@ -342,18 +358,24 @@ export class JournalRepository {
     try {
       const deadline = Date.now() + RECEIPT_TIMEOUT_MS;
       let lease: Lease | undefined;
-      let lookUp = !staged;
+      let leaseReadAt = Number.NEGATIVE_INFINITY;
+      let lookUp = !(staged && this.holdsLease());
       while (Date.now() < deadline) {
         if (lookUp) {
-          const seen = await this.lookUp(key);
+          const withLease = Date.now() - leaseReadAt >= LEASE_RECHECK_MS;
+          const seen = await this.lookUp(key, withLease);
           if (seen.found === null)
             throw new JournalSequencingError(`no journal entry was staged under key ${key}`);
           const { index, leafHash: hash } = seen.found;
           if (index !== undefined) return { index, leafHash: hash, key };
-          lease = seen.lease;
+          if (withLease) {
+            lease = seen.lease;
+            leaseReadAt = Date.now();
+          }
         }
         lookUp = true;
-        if (await this.holdLease(lease)) {
+        const heldByOther = lease !== undefined && lease.owner !== this.owner && lease.until >= Date.now();
+        if (await this.holdLease(heldByOther)) {
           const round = await this.sequenceShared();
           const assigned = round.receipts.get(key);
           if (assigned) return assigned;
@@ -362,6 +384,8 @@ export class JournalRepository {
           // lease, so there is nothing to look up meanwhile.
           if (round.read <= staging) lookUp = false;
         } else {
+          // Another process took the lease first: read it once more, to learn until when.
+          if (!heldByOther) leaseReadAt = Number.NEGATIVE_INFINITY;
           await sleep(POLL_MS * (0.5 + Math.random()));
         }
       }
@@ -369,33 +393,51 @@ export class JournalRepository {
         `entry ${key} was not sequenced within ${RECEIPT_TIMEOUT_MS / 1000} s`,
       );
     } finally {
-      if (--this.waiting === 0) await this.releaseLease();
+      if (--this.waiting === 0) await this.handOverLease();
     }
   }
 
-  /** The key item and the sequencer lease, in one consistent read. */
+  /**
+   * The key item (a consistent read), and the sequencer lease when `withLease`. The lease is
+   * read eventually consistent, at half the cost on its one hot item: a stale lease only makes
+   * a writer wait for the next look-up or try a take that fails. A key item on which the last
+   * holder handed the lease to this process makes it the holder.
+   */
   private async lookUp(
     key: string,
+    withLease: boolean,
   ): Promise<{ found: { index?: number; leafHash: string } | null; lease?: Lease }> {
-    const items = await batchGetAll(this.client, this.table, [sequencingKey(key), LEASE_KEY]);
-    const item = items.get(sequencingKey(key).pk);
-    const lease = items.get(LEASE_KEY.pk);
+    const [{ Item: item }, leaseItem] = await Promise.all([
+      this.client.send(
+        new GetCommand({ TableName: this.table, Key: sequencingKey(key), ConsistentRead: true }),
+      ),
+      withLease
+        ? this.client.send(new GetCommand({ TableName: this.table, Key: LEASE_KEY })).then((out) => out.Item)
+        : undefined,
+    ]);
+    const handed = item?.lease as Lease | undefined;
+    if (handed?.owner === this.owner && handed.until > this.leaseUntil) this.leaseUntil = handed.until;
     return {
       found: item ? receiptOf(item) : null,
-      ...(lease ? { lease: { owner: String(lease.owner), until: Number(lease.until) } } : {}),
+      ...(leaseItem ? { lease: { owner: String(leaseItem.owner), until: Number(leaseItem.until) } } : {}),
     };
   }
 
+  /** Whether this process holds the lease with time to spare (else it renews it first). */
+  private holdsLease(): boolean {
+    return this.leaseUntil - Date.now() > LEASE_MS / 2;
+  }
+
   /**
-   * True when this process holds the sequencer lease, taking or renewing it if needed. `seen`,
-   * the lease as last read, spares a write that could only fail while another owner's lease
-   * is live. Expiry compares clocks of different machines: skew only moves when a stale lease
-   * is taken over.
+   * True when this process holds the sequencer lease, taking or renewing it if needed; a lease
+   * handed to this process is renewed. `heldByOther`, from the lease as last read, spares a
+   * write that could only fail while another owner's lease is live. Expiry compares clocks of
+   * different machines: skew only moves when a stale lease is taken over.
    */
-  private async holdLease(seen?: Lease): Promise<boolean> {
+  private async holdLease(heldByOther = false): Promise<boolean> {
+    if (this.holdsLease()) return true;
     const now = Date.now();
-    if (this.leaseUntil - now > LEASE_MS / 2) return true;
-    if (seen && seen.owner !== this.owner && seen.until >= now) return false;
+    if (heldByOther && this.leaseUntil <= now) return false;
     const taken = await conditionalWrite(
       this.client,
       new UpdateCommand({
@@ -413,24 +455,72 @@ export class JournalRepository {
   }
 
   /**
-   * Gives the lease up as soon as nothing of this process waits, so that another process's
-   * writers need not wait for it to expire. Best effort: if the write fails, the lease expires.
+   * Once nothing of this process waits, hands the lease to the writer of the newest pending
+   * entry (the likeliest to be alive and waiting: a crashed writer's orphan is old), marking
+   * that writer's key item so that its next poll finds it holds the lease; or, when nothing is
+   * pending, gives the lease up. Either way no other writer waits for it to expire. Best
+   * effort: if a write fails, the lease expires, and writers re-read it every LEASE_RECHECK_MS.
    */
-  private async releaseLease(): Promise<void> {
+  private async handOverLease(): Promise<void> {
     if (this.leaseUntil === 0) return;
     this.leaseUntil = 0;
-    await this.client
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: LEASE_KEY,
-          UpdateExpression: 'SET #until = :expired',
-          ConditionExpression: '#owner = :me',
-          ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
-          ExpressionAttributeValues: { ':me': this.owner, ':expired': 0 },
-        }),
-      )
-      .catch(() => undefined);
+    const successor = await this.newestPendingWriter().catch(() => undefined);
+    const until = Date.now() + HANDOVER_MS;
+    const leaseUpdate = {
+      TableName: this.table,
+      Key: LEASE_KEY,
+      UpdateExpression: 'SET #owner = :owner, #until = :until',
+      ConditionExpression: '#owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+      ExpressionAttributeValues: {
+        ':me': this.owner,
+        ':owner': successor?.owner ?? this.owner,
+        ':until': successor ? until : 0,
+      },
+    };
+    const handOver = successor
+      ? this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Update: leaseUpdate },
+              {
+                Update: {
+                  TableName: this.table,
+                  Key: sequencingKey(successor.key),
+                  UpdateExpression: 'SET #lease = :lease',
+                  ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#index)',
+                  ExpressionAttributeNames: { '#lease': 'lease', '#index': 'index' },
+                  ExpressionAttributeValues: { ':lease': { owner: successor.owner, until } },
+                },
+              },
+            ],
+          }),
+        )
+      : this.client.send(new UpdateCommand(leaseUpdate));
+    await (handOver as Promise<unknown>).catch(() => undefined);
+  }
+
+  /** The owner and key of the most recently staged pending entry of another process, if any. */
+  private async newestPendingWriter(): Promise<{ owner: string; key: string } | undefined> {
+    const newest = await Promise.all(
+      Array.from({ length: this.pendingShards }, (_, shard) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': `PENDING#${shard}` },
+            ScanIndexForward: false,
+            Limit: 1,
+          }),
+        ),
+      ),
+    );
+    const candidates = newest
+      .flatMap((out) => out.Items ?? [])
+      .filter((item) => typeof item.owner === 'string' && item.owner !== this.owner)
+      .sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
+    const item = candidates[0];
+    return item ? { owner: String(item.owner), key: String(item.key) } : undefined;
   }
 
   /** The receipt of an entry by its key, or null; `index` is absent while it is still pending. */
@@ -646,7 +736,7 @@ export class JournalRepository {
     try {
       return (await this.sequenceShared()).receipts.size;
     } finally {
-      if (this.waiting === 0) await this.releaseLease();
+      if (this.waiting === 0) await this.handOverLease();
     }
   }
 

@@ -92,6 +92,70 @@ describe('journal sequencing against DynamoDB Local', () => {
     expect(cancelled.length / transactions).toBeLessThan(0.1);
   }, 60_000);
 
+  it('keeps waiting writers off the lease item: they poll their own key item, and read the lease only now and then', async () => {
+    // A holder that sequences nothing for a second: its waiting writers poll ~60 times each.
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: { pk: 'STATE', sk: 'SEQUENCER', owner: 'a-slow-process', until: Date.now() + 1_000 },
+      }),
+    );
+    const reads: string[] = [];
+    const leaseReads = (): DocumentClient => ({
+      async send(command) {
+        const input = JSON.stringify(command.input);
+        if (/BatchGet|Get/.test(command.constructor.name) && input.includes('SEQUENCER')) reads.push(input);
+        return doc.send(command);
+      },
+    });
+    const receipts = await Promise.all(
+      Array.from({ length: 4 }, (_, w) =>
+        new JournalRepository(leaseReads(), table).append(`slow-${w}`, entry(70 + w)),
+      ),
+    );
+    expect(new Set(receipts.map((r) => r.index)).size).toBe(4);
+    // One read after staging, then one each LEASE_RECHECK_MS (200 ms): ~6 a writer over the
+    // second, not one a poll (DynamoDB serves one item 3,000 reads/s, whatever the table's capacity).
+    expect(reads.length).toBeLessThanOrEqual(4 * 8);
+  }, 30_000);
+
+  it('hands the lease to a writer still waiting when the holder is done, instead of releasing it', async () => {
+    const waiter = new JournalRepository(doc, table);
+    let waiting: Promise<unknown> | undefined;
+    // The holder's client stages the waiter's entry just after the holder's round committed,
+    // so that the round could not take it.
+    const holder = new JournalRepository(
+      {
+        async send(command) {
+          const out = await doc.send(command);
+          const round =
+            command.constructor.name === 'TransactWriteCommand' &&
+            JSON.stringify(command.input).includes('"SEQUENCE"');
+          if (waiting === undefined && round) {
+            waiting = waiter.append('handed-to', entry(75));
+            while ((await journal.findByKey('handed-to')) === null)
+              await new Promise((r) => setTimeout(r, 5));
+          }
+          return out;
+        },
+      },
+      table,
+    );
+    await stageOrphan(doc, holder, 'handed-from', entry(74));
+    expect(await holder.sweepPending()).toBe(1);
+
+    const { Item: lease } = await doc.send(
+      new GetCommand({ TableName: table, Key: { pk: 'STATE', sk: 'SEQUENCER' }, ConsistentRead: true }),
+    );
+    const { Item: key } = await doc.send(
+      new GetCommand({ TableName: table, Key: { pk: 'KEY#handed-to', sk: 'KEY' }, ConsistentRead: true }),
+    );
+    // Handed on, not released: the waiter's key item names the new owner, as the lease does.
+    expect(lease?.until).toBeGreaterThan(0);
+    expect(key?.lease).toEqual({ owner: lease?.owner, until: expect.any(Number) });
+    expect(await waiting).toMatchObject({ key: 'handed-to', index: expect.any(Number) });
+  }, 30_000);
+
   it('sequences a waiting entry after the lease of a process that died holding it expires', async () => {
     await doc.send(
       new PutCommand({
