@@ -49,14 +49,17 @@ const MANIFEST_MAX = 500;
 const TRANSACTION_ENTRY_BYTES = 3 * 1024 * 1024;
 // How long a process appends only by group commit after losing a direct attempt.
 const DIRECT_PAUSE_MS = 10_000;
-// The sequencer lease: how long it lasts unless renewed, how often a writer that does not hold
-// it looks whether its entry was sequenced, and how long a writer waits for its index at most.
+// The sequencer lease: how long it lasts unless renewed, and the time left under which its
+// holder renews it before a round; how often a writer that does not hold it looks whether its
+// entry was sequenced, and reads the lease item; how long a writer waits for its index at most.
 const LEASE_MS = 2_000;
+const LEASE_RENEW_MS = 500;
 const POLL_MS = 15;
 const LEASE_RECHECK_MS = 200;
-// A lease handed on lasts this long until its new holder renews it: a successor that died
-// (its writer crashed after staging) holds the others up for no longer than this.
-const HANDOVER_MS = 500;
+// A lease handed on lasts this long unless its new holder renews it: long enough for a round
+// or two without a renewal, short enough that a successor that died (its writer crashed after
+// staging) holds the others up for no longer than this.
+const HANDOVER_MS = 1_000;
 const RECEIPT_TIMEOUT_MS = 20_000;
 // How often the integrator looks for entries that writers which died left pending.
 const SWEEP_EVERY_MS = 1_000;
@@ -289,7 +292,7 @@ export class JournalRepository {
       );
       return start;
     });
-    items.push(sizeUpdate(this.table, size, size + batch.length));
+    items.push(sizeUpdate(this.table, size, size + batch.length, 'direct'));
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error: unknown) {
@@ -425,7 +428,7 @@ export class JournalRepository {
 
   /** Whether this process holds the lease with time to spare (else it renews it first). */
   private holdsLease(): boolean {
-    return this.leaseUntil - Date.now() > LEASE_MS / 2;
+    return this.leaseUntil - Date.now() > LEASE_RENEW_MS;
   }
 
   /**
@@ -596,7 +599,10 @@ export class JournalRepository {
       pending.length <= this.transactionBatch && bytes <= TRANSACTION_ENTRY_BYTES
         ? await this.commitTransaction(size, pending)
         : await this.commitManifest(size, pending);
-    if (!committed) return { receipts: new Map(), read };
+    if (!committed) {
+      await this.markStarved();
+      return { receipts: new Map(), read };
+    }
     // A round of one entry means nobody else was appending: the next append may go direct.
     // A fuller round means contention, where direct attempts would only lose the counter race.
     this.knownSize = pending.length === 1 ? size + 1 : undefined;
@@ -605,7 +611,7 @@ export class JournalRepository {
 
   /** A small round: every entry's items and the counter in one transaction. */
   private async commitTransaction(size: number, pending: PendingEntry[]): Promise<boolean> {
-    const items: DocTransactItem[] = [sizeUpdate(this.table, size, size + pending.length)];
+    const items: DocTransactItem[] = [sizeUpdate(this.table, size, size + pending.length, 'round')];
     pending.forEach((p, i) => {
       const index = size + i;
       items.push(
@@ -635,7 +641,7 @@ export class JournalRepository {
   /** A large round: the manifest and the counter in one transaction, then the entries from it. */
   private async commitManifest(size: number, pending: PendingEntry[]): Promise<boolean> {
     const manifest: ManifestEntry[] = pending.map(({ entry: _text, ...rest }) => rest);
-    const counter = sizeUpdate(this.table, size, size + pending.length, true);
+    const counter = sizeUpdate(this.table, size, size + pending.length, 'manifest');
     const committed = await this.committed(
       new TransactWriteCommand({
         TransactItems: [
@@ -703,6 +709,23 @@ export class JournalRepository {
         ConditionExpression: '#writing = :first',
         ExpressionAttributeNames: { '#writing': 'writing' },
         ExpressionAttributeValues: { ':first': first },
+      }),
+    );
+  }
+
+  /**
+   * After a lost round: marks the counter so that direct appends fail (and their processes
+   * turn to staging for DIRECT_PAUSE_MS) until a round commits. A round loses to another
+   * round too, rarely (rounds are the lease holder's); the mark then costs one direct attempt.
+   */
+  private async markStarved(): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: SEQUENCE_KEY,
+        UpdateExpression: 'SET #starved = :true',
+        ExpressionAttributeNames: { '#starved': 'starved' },
+        ExpressionAttributeValues: { ':true': true },
       }),
     );
   }
@@ -876,21 +899,36 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The size counter moving from `size` to `next`, conditional on it still being `size` and on
- * no manifest being written (its entries' items are not all there yet); `byManifest` marks the
- * entries from `size` on as being written from the manifest at `size`.
+ * no manifest being written (its entries' items are not all there yet). `how`:
+ * - `direct`: also conditional on no round having lost the counter since the last one that
+ *   committed (`starved`), so that one process appending directly, one fast transaction after
+ *   another, cannot keep the sequencer's slower rounds from ever committing;
+ * - `round`: a group commit, which clears that mark;
+ * - `manifest`: a group commit that also marks the entries from `size` on as being written
+ *   from the manifest at `size`.
  */
-function sizeUpdate(table: string, size: number, next: number, byManifest = false): DocTransactItem {
+function sizeUpdate(
+  table: string,
+  size: number,
+  next: number,
+  how: 'direct' | 'round' | 'manifest',
+): DocTransactItem {
+  const set = how === 'manifest' ? 'SET #size = :next, #writing = :first' : 'SET #size = :next';
   return {
     Update: {
       TableName: table,
       Key: SEQUENCE_KEY,
-      UpdateExpression: byManifest ? 'SET #size = :next, #writing = :first' : 'SET #size = :next',
-      ConditionExpression: `${size === 0 ? 'attribute_not_exists(#size)' : '#size = :size'} AND attribute_not_exists(#writing)`,
-      ExpressionAttributeNames: { '#size': 'size', '#writing': 'writing' },
+      UpdateExpression: how === 'direct' ? set : `${set} REMOVE #starved`,
+      ConditionExpression: [
+        size === 0 ? 'attribute_not_exists(#size)' : '#size = :size',
+        'attribute_not_exists(#writing)',
+        ...(how === 'direct' ? ['attribute_not_exists(#starved)'] : []),
+      ].join(' AND '),
+      ExpressionAttributeNames: { '#size': 'size', '#writing': 'writing', '#starved': 'starved' },
       ExpressionAttributeValues: {
         ':next': next,
         ...(size === 0 ? {} : { ':size': size }),
-        ...(byManifest ? { ':first': size } : {}),
+        ...(how === 'manifest' ? { ':first': size } : {}),
       },
     },
   };

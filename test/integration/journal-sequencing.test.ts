@@ -156,6 +156,26 @@ describe('journal sequencing against DynamoDB Local', () => {
     expect(await waiting).toMatchObject({ key: 'handed-to', index: expect.any(Number) });
   }, 30_000);
 
+  it('does not let a process appending directly, back to back, starve the rounds of another', async () => {
+    const direct = new JournalRepository(doc, table);
+    await direct.append('starve-warm', entry(140)); // learns the size: its next appends go direct
+    let waited: number | undefined;
+    const started = Date.now();
+    const staged = new JournalRepository(doc, table).append('starved', entry(141)).then(() => {
+      waited = Date.now() - started;
+    });
+    let directAppends = 0;
+    while (waited === undefined && Date.now() - started < 5_000) {
+      await direct.append(`starve-${directAppends}`, entry(142 + directAppends));
+      directAppends++;
+    }
+    await staged;
+    expect(directAppends).toBeGreaterThan(0);
+    // Without the starved mark, every round lost the counter to the next direct append, and
+    // the staged entry waited for the direct writer to stop (5 s here).
+    expect(waited).toBeLessThan(2_000);
+  }, 30_000);
+
   it('sequences a waiting entry after the lease of a process that died holding it expires', async () => {
     await doc.send(
       new PutCommand({
