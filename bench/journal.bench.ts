@@ -1,14 +1,15 @@
 /**
  * Journal benchmark, on a DynamoDB Local this script starts itself:
  *
- * (a) appends/s and p50/p99 latency of JournalRepository.append (stage in the caller's
- *     transaction, then group-commit sequencing) at 1 and 16 concurrent writers, next to a
+ * (a) appends/s and p50/p99 latency of JournalRepository.append (directly in the caller's
+ *     transaction while the process knows the size, batched with the process's concurrent
+ *     appends; else staged, then group-committed) at 1 and 16 concurrent writers, next to a
  *     baseline of one plain, unconditioned PutItem of the same entry item (same canonical
  *     bytes, same leaf hash) at the same concurrency, and the ratio; and a second baseline that
  *     writes every item an append writes, each as a plain unconditioned PutItem, one after
  *     another (the issue's "plain unconditioned PutItem of the same items"). At 16 writers it runs twice:
- *     all writers sharing one repository (one process: concurrent appends share a sequencing
- *     round) and one repository per writer (like 16 Lambda instances; the one holding the
+ *     all writers sharing one repository (one process: concurrent appends go in one direct
+ *     transaction) and one repository per writer (like 16 Lambda instances; the one holding the
  *     sequencer lease runs the rounds), then per writer with every round committed by manifest.
  * (b) inclusion and consistency proof time and storage reads (requests and keys, counted on
  *     the document client) at tree sizes 10^4, 10^5 and 10^6, through
