@@ -344,10 +344,11 @@ console.log(
   `\n(a) JournalRepository.append vs one plain PutItem of the same entry item, ${APPENDS} per cell, DynamoDB Local`,
 );
 console.log(
-  `    entry: claim.decided, ${sampleBytes.length} bytes canonical JSON; uncontended, the append takes the next index in`,
+  `    entry: claim.decided, ${sampleBytes.length} bytes canonical JSON; while its process knows the size, an append takes the next index`,
 );
 console.log(
-  '    one TransactWriteItems; contended, it stages the entry and sequences by group commit (≤ 33 entries per TransactWriteItems)',
+  "    in one TransactWriteItems (with its process's concurrent appends); against other processes, it stages the entry and\n" +
+    '    sequences by group commit (≤ 33 entries per TransactWriteItems)',
 );
 printTable(appendRows);
 const ratios = (column: string) =>
