@@ -461,31 +461,29 @@ export class JournalRepository {
    * Once nothing of this process waits, hands the lease to the writer of the newest pending
    * entry (the likeliest to be alive and waiting: a crashed writer's orphan is old), marking
    * that writer's key item so that its next poll finds it holds the lease; or, when nothing is
-   * pending, gives the lease up. Either way no other writer waits for it to expire. Best
-   * effort: if a write fails, the lease expires, and writers re-read it every LEASE_RECHECK_MS.
+   * pending (or the hand-over fails), gives the lease up. Either way no other writer waits for
+   * it to expire. Best effort: if the last write fails, the lease expires, and writers re-read
+   * it every LEASE_RECHECK_MS.
    */
   private async handOverLease(): Promise<void> {
     if (this.leaseUntil === 0) return;
     this.leaseUntil = 0;
     const successor = await this.newestPendingWriter().catch(() => undefined);
-    const until = Date.now() + HANDOVER_MS;
-    const leaseUpdate = {
+    const lease = (owner: string, until: number) => ({
       TableName: this.table,
       Key: LEASE_KEY,
       UpdateExpression: 'SET #owner = :owner, #until = :until',
       ConditionExpression: '#owner = :me',
       ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
-      ExpressionAttributeValues: {
-        ':me': this.owner,
-        ':owner': successor?.owner ?? this.owner,
-        ':until': successor ? until : 0,
-      },
-    };
-    const handOver = successor
-      ? this.client.send(
+      ExpressionAttributeValues: { ':me': this.owner, ':owner': owner, ':until': until },
+    });
+    if (successor) {
+      const until = Date.now() + HANDOVER_MS;
+      const handedOver = await this.client
+        .send(
           new TransactWriteCommand({
             TransactItems: [
-              { Update: leaseUpdate },
+              { Update: lease(successor.owner, until) },
               {
                 Update: {
                   TableName: this.table,
@@ -499,8 +497,13 @@ export class JournalRepository {
             ],
           }),
         )
-      : this.client.send(new UpdateCommand(leaseUpdate));
-    await (handOver as Promise<unknown>).catch(() => undefined);
+        .then(
+          () => true,
+          () => false,
+        );
+      if (handedOver) return;
+    }
+    await this.client.send(new UpdateCommand(lease(this.owner, 0))).catch(() => undefined);
   }
 
   /** The owner and key of the most recently staged pending entry of another process, if any. */
