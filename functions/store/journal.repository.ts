@@ -78,15 +78,18 @@ interface Round {
  *
  * Either way the entry is written inside the caller's own transaction, so a decision and its
  * journal entry are written together or not at all. Directly, the entry takes the next index
- * in that transaction, conditional on the size counter (one round trip). Otherwise staging
+ * in that transaction, conditional on the size counter (one round trip, shared by the
+ * process's concurrent appends). Otherwise staging
  * puts the entry in one of a few pending partitions, and sequencing gives pending entries
  * dense indices in batches (group commit) after the current size, conditional on the size
  * not having moved: writers never lose, duplicate or reorder an acknowledged entry, and a
  * writer that crashed after staging is sequenced by the next round.
  *
  * Who runs the rounds: the process holding the sequencer lease (a `STATE/SEQUENCER` item with
- * an owner and an expiry), while it has appends waiting; other processes' writers wait for
- * their index by reading their key item. Without the lease, every waiting process would race
+ * an owner and an expiry), while it has appends waiting, then hands it to a writer still
+ * waiting; other processes' writers wait for their index (or the lease) by reading their key
+ * item. A round that loses the counter to direct appends marks it `starved`, which stops them
+ * until a round commits. Without the lease, every waiting process would race
  * for the counter and all but one would lose a full transaction each round. The lease only
  * decides who tries: correctness never depends on it (the counter's condition arbitrates), so
  * an expired lease or clocks that disagree cost throughput, never entries. See README
@@ -105,7 +108,7 @@ export class JournalRepository {
    * reading it first would cost the round trip the direct path saves.
    */
   private knownSize: number | undefined;
-  /** After a lost direct attempt, other writers are active: group commit only, for a while. */
+  /** After a lost direct attempt, other writers are active (or a round starved): group commit only, for a while. */
   private directPausedUntil = 0;
   /** This process's name on the sequencer lease, and when the lease it holds expires (0: none). */
   private readonly owner = randomUUID();
