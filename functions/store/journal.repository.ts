@@ -211,7 +211,14 @@ export class JournalRepository {
     const prepared = prepare(this.table, key, entry);
     if (this.directOpen()) {
       const receipt = await new Promise<JournalReceipt | null>((resolve, reject) => {
-        this.directQueue.push({ key, prepared, alongside, resolve, reject });
+        this.directQueue.push({
+          key,
+          prepared,
+          alongside,
+          footprint: footprint(key, prepared, alongside),
+          resolve,
+          reject,
+        });
         if (!this.directInFlight) void this.flushDirect();
       });
       if (receipt) return receipt;
@@ -284,8 +291,9 @@ export class JournalRepository {
    */
   private async commitDirect(batch: DirectAppend[], size: number): Promise<void> {
     const items: DocTransactItem[] = [];
-    const starts = batch.map(({ key, prepared: { leafHash: hash, text, documentItem }, alongside }, i) => {
-      const start = items.length;
+    // The batch position of the append each transaction item belongs to.
+    const owners: number[] = [];
+    batch.forEach(({ key, prepared: { leafHash: hash, text, documentItem }, alongside }, i) => {
       const index = size + i;
       items.push(
         ...alongside,
@@ -293,7 +301,7 @@ export class JournalRepository {
         newItem(this.table, { ...sequencingKey(key), key, leafHash: hash, index }),
         documentItem,
       );
-      return start;
+      while (owners.length < items.length) owners.push(i);
     });
     items.push(sizeUpdate(this.table, size, size + batch.length, 'direct'));
     try {
@@ -308,8 +316,8 @@ export class JournalRepository {
         for (const append of batch) refused ? append.resolve(null) : append.reject(error);
         return;
       }
-      // Which appends' own items failed (the counter is the last item, past every append).
-      const failing = new Set(failed.flatMap((i) => (i < items.length - 1 ? [batchIndexOf(starts, i)] : [])));
+      // Which appends' own items failed (the counter, the last item, belongs to none).
+      const failing = new Set(failed.flatMap((i) => (i < owners.length ? [owners[i]!] : [])));
       if (failing.size === 0 || failed.includes(items.length - 1)) {
         this.knownSize = undefined;
         this.directPausedUntil = Date.now() + DIRECT_PAUSE_MS;
@@ -511,24 +519,10 @@ export class JournalRepository {
 
   /** The owner and key of the most recently staged pending entry of another process, if any. */
   private async newestPendingWriter(): Promise<{ owner: string; key: string } | undefined> {
-    const newest = await Promise.all(
-      Array.from({ length: this.pendingShards }, (_, shard) =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': `PENDING#${shard}` },
-            ScanIndexForward: false,
-            Limit: 1,
-          }),
-        ),
-      ),
-    );
-    const candidates = newest
-      .flatMap((out) => out.Items ?? [])
+    const newest = await this.pendingPartitions({ limit: 1, newestFirst: true });
+    const item = newest
       .filter((item) => typeof item.owner === 'string' && item.owner !== this.owner)
-      .sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
-    const item = candidates[0];
+      .sort((a, b) => (String(a.sk) < String(b.sk) ? 1 : -1))[0];
     return item ? { owner: String(item.owner), key: String(item.key) } : undefined;
   }
 
@@ -795,21 +789,11 @@ export class JournalRepository {
    * free; each partition's oldest go first, so none waits behind newer ones for long.
    */
   private async oldestPending(): Promise<PendingEntry[]> {
-    const shards = await Promise.all(
-      Array.from({ length: this.pendingShards }, (_, shard) =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': `PENDING#${shard}` },
-            ConsistentRead: true,
-            Limit: Math.ceil(MANIFEST_MAX / this.pendingShards),
-          }),
-        ),
-      ),
-    );
-    return shards
-      .flatMap((out) => out.Items ?? [])
+    const oldest = await this.pendingPartitions({
+      limit: Math.ceil(MANIFEST_MAX / this.pendingShards),
+      consistent: true,
+    });
+    return oldest
       .map((item) => ({
         pk: String(item.pk),
         sk: String(item.sk),
@@ -819,6 +803,28 @@ export class JournalRepository {
       }))
       .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
   }
+  /** The first `limit` items of every pending partition, oldest first unless `newestFirst`. */
+  private async pendingPartitions(options: {
+    limit: number;
+    newestFirst?: boolean;
+    consistent?: boolean;
+  }): Promise<Record<string, unknown>[]> {
+    const partitions = await Promise.all(
+      Array.from({ length: this.pendingShards }, (_, shard) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': `PENDING#${shard}` },
+            Limit: options.limit,
+            ...(options.newestFirst ? { ScanIndexForward: false } : {}),
+            ...(options.consistent ? { ConsistentRead: true } : {}),
+          }),
+        ),
+      ),
+    );
+    return partitions.flatMap((out) => out.Items ?? []);
+  }
 }
 
 /** An append waiting for (or in) a direct transaction, and how to answer its caller. */
@@ -826,6 +832,7 @@ interface DirectAppend {
   key: string;
   prepared: Prepared;
   alongside: DocTransactItem[];
+  footprint: Footprint;
   resolve: (receipt: JournalReceipt | null) => void;
   reject: (error: unknown) => void;
 }
@@ -845,27 +852,38 @@ function takeBatch(queue: DirectAppend[]): DirectAppend[] {
   let items = 1;
   let bytes = 0;
   for (let i = 0; i < queue.length; ) {
-    const append = queue[i]!;
-    const ids = [...append.alongside, append.prepared.documentItem].map(itemIdentity);
-    const size =
-      Buffer.byteLength(append.prepared.text) + Buffer.byteLength(JSON.stringify(append.alongside));
+    const { footprint } = queue[i]!;
     const fits =
-      items + append.alongside.length + 3 <= TRANSACTION_ITEMS &&
-      bytes + size <= TRANSACTION_ENTRY_BYTES &&
-      ids.every((id) => !touched.has(id)) &&
-      !touched.has(`key:${append.key}`);
+      items + footprint.items <= TRANSACTION_ITEMS &&
+      bytes + footprint.bytes <= TRANSACTION_ENTRY_BYTES &&
+      footprint.touches.every((id) => !touched.has(id));
     if (batch.length > 0 && !fits) {
       i++;
       continue;
     }
-    queue.splice(i, 1);
-    batch.push(append);
-    items += append.alongside.length + 3;
-    bytes += size;
-    for (const id of ids) touched.add(id);
-    touched.add(`key:${append.key}`);
+    batch.push(...queue.splice(i, 1));
+    items += footprint.items;
+    bytes += footprint.bytes;
+    for (const id of footprint.touches) touched.add(id);
   }
   return batch;
+}
+
+/** What an append takes of a direct transaction: items, bytes, and the items it touches. */
+interface Footprint {
+  items: number;
+  bytes: number;
+  touches: string[];
+}
+
+function footprint(key: string, prepared: Prepared, alongside: DocTransactItem[]): Footprint {
+  return {
+    // The caller's items, then the entry, key and document items.
+    items: alongside.length + 3,
+    bytes: Buffer.byteLength(prepared.text) + Buffer.byteLength(JSON.stringify(alongside)),
+    // The entry item's index is its own; its key item is the key's.
+    touches: [`key:${key}`, ...[...alongside, prepared.documentItem].map(itemIdentity)],
+  };
 }
 
 /** Which item a transaction item writes or checks: every table is keyed by pk and sk. */
@@ -874,13 +892,6 @@ function itemIdentity(item: DocTransactItem): string {
   const table =
     item.Put?.TableName ?? item.Update?.TableName ?? item.Delete?.TableName ?? item.ConditionCheck?.TableName;
   return JSON.stringify([table, key.pk, key.sk]);
-}
-
-/** The batch position of the append whose items start at or before transaction item `item`. */
-function batchIndexOf(starts: number[], item: number): number {
-  let i = starts.length - 1;
-  while (starts[i]! > item) i--;
-  return i;
 }
 
 /** A staged entry, as its pending item holds it. */
