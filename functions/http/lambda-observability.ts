@@ -4,7 +4,7 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type AwsCallObserver, observeAwsCalls } from '#store/aws-http.ts';
-import { type LogBackend, METRIC_NAMESPACE, setLogBackend } from './logger.ts';
+import { type LogBackend, METRIC_NAMESPACE, SERVICE_NAME, setLogBackend } from './logger.ts';
 
 /**
  * Powertools for AWS Lambda in the deployed functions: Logger for the log lines (with the
@@ -20,7 +20,6 @@ import { type LogBackend, METRIC_NAMESPACE, setLogBackend } from './logger.ts';
  * the event (Logger's logEvent) nor the response or error messages (Tracer's capture options,
  * also turned off by the stack's environment) are recorded: they carry PHI.
  */
-const SERVICE = 'claimledger';
 
 /** The Powertools layer's module (infra/powertools-layer.ts), outside the function bundles. */
 export const POWERTOOLS_MODULE = '@claimledger/powertools';
@@ -39,9 +38,9 @@ export function backgroundHandler(
 
 async function loadPowertools(): Promise<middy.MiddlewareObj[]> {
   const powertools = (await import(POWERTOOLS_MODULE)) as typeof import('./powertools.ts');
-  const logger = new powertools.Logger({ serviceName: SERVICE });
-  const metrics = new powertools.Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE });
-  const tracer = new powertools.Tracer({ serviceName: SERVICE });
+  const logger = new powertools.Logger({ serviceName: SERVICE_NAME });
+  const metrics = new powertools.Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
+  const tracer = new powertools.Tracer({ serviceName: SERVICE_NAME });
   setLogBackend(powertoolsBackend(logger, metrics));
   observeAwsCalls(awsSubsegments(tracer));
   return [

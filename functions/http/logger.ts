@@ -38,6 +38,8 @@ export interface MetricLine {
 type MetricName = 'Requests' | 'ClientErrors' | 'ServerErrors' | 'Latency' | 'ClaimsDecided';
 
 export const METRIC_NAMESPACE = 'claimledger';
+/** The `service` of every log line and metric, here and in Powertools. */
+export const SERVICE_NAME = 'claimledger';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -63,11 +65,11 @@ const jsonLinesBackend: LogBackend = {
     const line: Record<string, unknown> = {
       level,
       time: new Date().toISOString(),
-      service: 'claimledger',
+      service: SERVICE_NAME,
       ...fields,
     };
     if (metrics) {
-      const dimensions = { service: 'claimledger', ...metrics.dimensions };
+      const dimensions = { service: SERVICE_NAME, ...metrics.dimensions };
       Object.assign(line, dimensions);
       for (const [name, { value }] of Object.entries(metrics.values)) line[name] = value;
       line._aws = {
